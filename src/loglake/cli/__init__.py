@@ -1,0 +1,33 @@
+"""The `loglake` command: one module per command group, all registered on one Typer app."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from loglake.cli import demo, ingest, query  # noqa: F401 - importing registers the commands
+from loglake.cli.app import USER_ERRORS, app, console_err
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: user errors print one line naming the fix and exit 1; never a traceback."""
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="loglake", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.exceptions.Abort:
+        console_err.print("aborted")
+        return 1
+    except click.ClickException as error:
+        console_err.print(f"error: {error.format_message()}", highlight=False, markup=False)
+        return 1
+    except USER_ERRORS as error:
+        console_err.print(f"error: {error}", highlight=False, markup=False)
+        return 1
+    except KeyboardInterrupt:
+        console_err.print("interrupted")
+        return 130
+    return 0

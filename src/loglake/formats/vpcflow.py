@@ -1,0 +1,277 @@
+"""Amazon VPC Flow Logs in the text format: the default v2 layout and any custom field order (versions 2-10).
+
+The field order comes from each file's header line; header lines repeated inside a file (concatenated
+deliveries) start a new segment with its own order. `-` is NULL. NODATA/SKIPDATA records are kept. Columns
+are those of the AWS Athena `vpc_flow_logs` table (field names with `-` replaced by `_`), then the later
+ECS/reject-reason fields; a header field loglake does not know is kept in `unmapped` as JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from loglake.formats.base import ObjectInfo, Parsed, Reject, ip_lists, raw_text
+from loglake.lake.columns import TIMESTAMP, append_lake_columns, with_lake_schema
+
+NAME = "vpcflow"
+TABLE = "vpc_flow_logs"
+
+_INT, _BIG, _STR = pa.int32(), pa.int64(), pa.string()
+# (field name in the log format, Athena type), in the order of the AWS table and then of the field table
+FIELDS: list[tuple[str, pa.DataType]] = [
+    ("version", _INT),
+    ("account-id", _STR),
+    ("interface-id", _STR),
+    ("srcaddr", _STR),
+    ("dstaddr", _STR),
+    ("srcport", _INT),
+    ("dstport", _INT),
+    ("protocol", _BIG),
+    ("packets", _BIG),
+    ("bytes", _BIG),
+    ("start", _BIG),
+    ("end", _BIG),
+    ("action", _STR),
+    ("log-status", _STR),
+    ("vpc-id", _STR),
+    ("subnet-id", _STR),
+    ("instance-id", _STR),
+    ("tcp-flags", _INT),
+    ("type", _STR),
+    ("pkt-srcaddr", _STR),
+    ("pkt-dstaddr", _STR),
+    ("region", _STR),
+    ("az-id", _STR),
+    ("sublocation-type", _STR),
+    ("sublocation-id", _STR),
+    ("pkt-src-aws-service", _STR),
+    ("pkt-dst-aws-service", _STR),
+    ("flow-direction", _STR),
+    ("traffic-path", _INT),
+    ("ecs-cluster-arn", _STR),
+    ("ecs-cluster-name", _STR),
+    ("ecs-container-instance-arn", _STR),
+    ("ecs-container-instance-id", _STR),
+    ("ecs-container-id", _STR),
+    ("ecs-second-container-id", _STR),
+    ("ecs-service-name", _STR),
+    ("ecs-task-definition-arn", _STR),
+    ("ecs-task-arn", _STR),
+    ("ecs-task-id", _STR),
+    ("reject-reason", _STR),
+    ("resource-id", _STR),
+    ("encryption-status", _INT),
+]
+FIELD_TYPES = dict(FIELDS)
+DEFAULT_FORMAT = [name for name, _ in FIELDS[:14]]
+UNMAPPED = "unmapped"
+
+
+def column_name(field: str) -> str:
+    """The Athena column of a flow log field: `-` becomes `_`."""
+    return field.replace("-", "_")
+
+
+SCHEMA = with_lake_schema(
+    [*(pa.field(column_name(name), kind) for name, kind in FIELDS), pa.field(UNMAPPED, pa.string())]
+)
+_NUMERIC = re.compile(r"^-?\d+$")
+# A header line: only field-name tokens (lower-case words joined by '-'); data lines always hold digits or '-'.
+_HEADER_LINE = re.compile(rb"(?m)^[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?: [a-z][a-z0-9]*(?:-[a-z0-9]+)*)*\r?$")
+
+
+@dataclass(frozen=True)
+class Segment:
+    fields: list[str]
+    start: int  # byte offset of the first data line
+    end: int
+    first_line: int  # physical line number of the first data line
+
+
+def sniff(head: bytes, key: str) -> bool:
+    first = head.split(b"\n", 1)[0].strip()
+    if _is_header(first):
+        return True
+    tokens = first.split(b" ")
+    return len(tokens) == 14 and tokens[0].isdigit() and tokens[2].startswith(b"eni-")
+
+
+def _is_header(line: bytes) -> bool:
+    tokens = line.strip().decode("ascii", errors="replace").split(" ")
+    return bool(tokens) and tokens[0] in FIELD_TYPES and all(_HEADER_LINE.match(t.encode()) for t in tokens)
+
+
+def parse(data: bytes, obj: ObjectInfo, *, default_fields: list[str] | None = None) -> Parsed:
+    segments, rejects = _segments(data, default_fields)
+    tables = []
+    for segment in segments:
+        table, segment_rejects = _parse_segment(data, segment)
+        rejects.extend(segment_rejects)
+        if table.num_rows:
+            tables.append(table)
+    if not tables:
+        return Parsed(TABLE, None, rejects)
+    rows = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    return Parsed(TABLE, _with_lake_columns(rows, obj), rejects)
+
+
+def _segments(data: bytes, default_fields: list[str] | None) -> tuple[list[Segment], list[Reject]]:
+    """Cut the object at its header lines; each piece is read with the field order its header names."""
+    headers = [m for m in _HEADER_LINE.finditer(data) if _is_header(m.group())]
+    segments: list[Segment] = []
+    rejects: list[Reject] = []
+    first_header = headers[0].start() if headers else len(data)
+    if data[:first_header].strip():  # lines before any header: only the default layout can be assumed
+        fields = default_fields or DEFAULT_FORMAT
+        segments.append(Segment(fields, 0, first_header, 1))
+    for i, match in enumerate(headers):
+        end = headers[i + 1].start() if i + 1 < len(headers) else len(data)
+        line_no = data.count(b"\n", 0, match.start()) + 1
+        start = match.end() + 1
+        segments.append(Segment(match.group().decode().strip().split(" "), start, end, line_no + 1))
+    return segments, rejects
+
+
+def _parse_segment(data: bytes, segment: Segment) -> tuple[pa.Table, list[Reject]]:
+    body = data[segment.start : segment.end]
+    width = len(segment.fields)
+    invalid: list[tuple[int, str, str]] = []
+
+    def on_invalid_row(row: pacsv.InvalidRow) -> str:
+        reason = f"expected {width} space-separated fields, found {row.actual_columns}"
+        invalid.append((row.number or 0, reason, row.text))
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]  # positional: a header may name an unknown field
+    types = {n: FIELD_TYPES.get(f, _STR) for n, f in zip(names, segment.fields, strict=True)}
+    try:
+        table = _read(body, names, types, on_invalid_row)
+        bad = np.zeros(table.num_rows, dtype=bool)
+    except pa.ArrowInvalid:  # a non-number where a number must be: read as text, reject those rows only
+        invalid.clear()
+        table = _read(body, names, dict.fromkeys(names, _STR), on_invalid_row)
+        bad = _non_numeric_rows(table, types)
+    lines = _physical_lines(body, segment.first_line)
+    rejects = [Reject(_line_of(lines, n), reason, raw_text(text)) for n, reason, text in invalid]
+    kept = _kept_line_numbers(lines, [n for n, _, _ in invalid])
+    if bad.any():
+        for line, values in zip(kept[bad], table.filter(pa.array(bad)).to_pylist(), strict=True):
+            text = " ".join("-" if v is None else v for v in values.values())
+            rejects.append(Reject(int(line), _bad_value_reason(values, segment.fields, types), raw_text(text)))
+        table = table.filter(pa.array(~bad))
+        table = pa.table({n: table.column(n).cast(types[n]) for n in names})
+        kept = kept[~bad]
+    columns = _to_columns(table, segment.fields)
+    return columns.append_column("__row", pa.array(kept, pa.int64())), rejects
+
+
+def _read(body: bytes, names: list[str], types: dict[str, pa.DataType], on_invalid_row) -> pa.Table:
+    return pacsv.read_csv(
+        io.BytesIO(body),
+        read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 24),
+        parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, invalid_row_handler=on_invalid_row),
+        convert_options=pacsv.ConvertOptions(column_types=types, null_values=["-"], strings_can_be_null=True),
+    )
+
+
+def _non_numeric_rows(table: pa.Table, types: dict[str, pa.DataType]) -> np.ndarray:
+    bad = np.zeros(table.num_rows, dtype=bool)
+    for name, kind in types.items():
+        if kind != _STR:
+            ok = pc.fill_null(pc.match_substring_regex(table.column(name), _NUMERIC.pattern), True)
+            bad |= ~ok.to_numpy(zero_copy_only=False)
+    return bad
+
+
+def _bad_value_reason(values: dict[str, str | None], fields: list[str], types: dict[str, pa.DataType]) -> str:
+    for (name, value), field in zip(values.items(), fields, strict=True):
+        if types[name] != _STR and value is not None and not _NUMERIC.match(value):
+            return f"field {field!r} must be a number or '-', found {value[:40]!r}"
+    return "invalid value"
+
+
+def _physical_lines(body: bytes, first_line: int) -> np.ndarray:
+    """Physical line numbers of the non-blank lines (pyarrow numbers rows without counting blank lines)."""
+    if b"\n\n" not in body and b"\n\r\n" not in body and not body.startswith((b"\n", b"\r\n")):
+        count = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+        return np.arange(first_line, first_line + count, dtype=np.int64)
+    lines = body.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return np.array([first_line + i for i, line in enumerate(lines) if line.strip()], dtype=np.int64)
+
+
+def _line_of(lines: np.ndarray, number: int) -> int:
+    return int(lines[number - 1]) if 0 < number <= len(lines) else 0
+
+
+def _kept_line_numbers(lines: np.ndarray, invalid_numbers: list[int]) -> np.ndarray:
+    if not invalid_numbers:
+        return lines
+    keep = np.ones(len(lines), dtype=bool)
+    keep[[n - 1 for n in invalid_numbers if 0 < n <= len(lines)]] = False
+    return lines[keep]
+
+
+def _to_columns(table: pa.Table, fields: list[str]) -> pa.Table:
+    """Positional columns -> the table's named columns; unknown header fields go to `unmapped` as JSON."""
+    n = table.num_rows
+    present: dict[str, pa.Array] = {}
+    unknown: dict[str, pa.ChunkedArray] = {}
+    for column, field in zip(table.columns, fields, strict=True):
+        if field in FIELD_TYPES and column_name(field) not in present:
+            present[column_name(field)] = column
+        else:
+            unknown[field] = column
+    out = {}
+    for name, kind in FIELDS:
+        col = column_name(name)
+        out[col] = present[col] if col in present else pa.nulls(n, kind)
+    out[UNMAPPED] = _unmapped_json(unknown, n)
+    return pa.table(out)
+
+
+def _unmapped_json(unknown: dict[str, pa.ChunkedArray], n: int) -> pa.Array:
+    if not unknown:
+        return pa.nulls(n, _STR)
+    values = {k: v.to_pylist() for k, v in unknown.items()}
+    rows = [{k: v[i] for k, v in values.items() if v[i] is not None} for i in range(n)]
+    return pa.array([orjson.dumps(r).decode() if r else None for r in rows], _STR)
+
+
+def _with_lake_columns(rows: pa.Table, obj: ObjectInfo) -> pa.Table:
+    account = rows.column("account_id").combine_chunks()
+    account = pc.if_else(pc.equal(account, "unknown"), pa.scalar(None, _STR), account)
+    ips = ip_lists([rows.column(c).combine_chunks() for c in ("srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr")])
+    line_numbers = rows.column("__row").combine_chunks()
+    return append_lake_columns(
+        rows.drop_columns(["__row"]),
+        schema=SCHEMA,
+        time=_flow_time(rows, obj),
+        account=account,
+        region=rows.column("region").combine_chunks(),
+        ips=ips,
+        file=obj.uri,
+        rows=line_numbers,
+        default_account=obj.account,
+        default_region=obj.region,
+        ingested_at=obj.ingested_at,
+    )
+
+
+def _flow_time(rows: pa.Table, obj: ObjectInfo) -> pa.Array:
+    """The start of the capture window; `end` when `start` was not logged; else the key's day, else now."""
+    seconds = pc.coalesce(rows.column("start"), rows.column("end")).combine_chunks()
+    if seconds.null_count:
+        fallback = dt.datetime.combine(obj.day, dt.time(), dt.UTC) if obj.day else obj.ingested_at
+        seconds = pc.fill_null(seconds, int(fallback.timestamp()))
+    return pc.multiply(seconds.cast(pa.int64()), 1_000_000).cast(pa.timestamp("us")).cast(TIMESTAMP)

@@ -1,0 +1,182 @@
+"""An ingest run: list sources, skip what the lake has, parse batches in workers, commit each exactly once."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from loglake.formats import registry
+from loglake.ingest import faults
+from loglake.ingest.sources import ObjectRef, list_objects
+from loglake.ingest.summary import Summary
+from loglake.ingest.worker import Batch, BatchResult, run_batch
+from loglake.lake import catalog as lake_catalog
+from loglake.lake import rejects as rejects_table
+from loglake.lake.ledger import Ledger
+
+BATCH_BYTES = 24 * 1024 * 1024  # compressed input per batch: bounds a worker's memory, keeps files sizeable
+BATCH_OBJECTS = 2000
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    sources: list[str]
+    lake: Path
+    forced_format: str | None = None
+    workers: int = 2
+    endpoint_url: str | None = None
+
+
+ProgressHook = Callable[[int, int, int], None]  # (objects done, bytes done, records done)
+
+
+def ensure_tables(lake: Path) -> None:
+    catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake), create=True)
+    for name, schema in {**registry.tables(), rejects_table.TABLE: rejects_table.SCHEMA}.items():
+        lake_catalog.ensure_table(catalog, name, schema)
+
+
+def plan(options: IngestOptions) -> list[ObjectRef]:
+    """Every object of every source, in a stable order (a source listed twice is read once)."""
+    seen: dict[str, ObjectRef] = {}
+    for source in options.sources:
+        for ref in list_objects(source, options.endpoint_url):
+            seen.setdefault(ref.uri, ref)
+    return list(seen.values())
+
+
+def ingest(
+    options: IngestOptions, on_start: Callable[[int, int], None] | None = None, on_progress: ProgressHook | None = None
+) -> Summary:
+    if options.forced_format:
+        registry.get(options.forced_format)  # a wrong --format fails before any work
+    started = time.perf_counter()
+    objects = plan(options)
+    ensure_tables(options.lake)
+    location = lake_catalog.LakeLocation(options.lake)
+    ledger = Ledger(location.state_db)
+    summary = Summary()
+    try:
+        catalog = lake_catalog.open_catalog(location)
+        batches = list(_resumed_batches(ledger, catalog, options))
+        fresh, skipped = _new_objects(objects, ledger)
+        summary.count_already_ingested(skipped)
+        batches.extend(_batches(fresh, ledger, options))
+        if on_start:
+            on_start(sum(len(b.objects) for b in batches), sum(o.size for b in batches for o in b.objects))
+        for result in _run(batches, options.workers):
+            _commit(result, catalog, ledger)
+            summary.add(result)
+            if on_progress:
+                on_progress(
+                    len(result.objects), sum(o.size for o in result.objects), sum(o.records for o in result.objects)
+                )
+    finally:
+        ledger.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _new_objects(objects: list[ObjectRef], ledger: Ledger) -> tuple[list[tuple[ObjectRef, str | None]], int]:
+    """Objects to read, each with the fingerprint the lake has for its key (local files must be hashed)."""
+    known = ledger.ingested([o.uri for o in objects])
+    fresh, skipped = [], 0
+    for ref in objects:
+        previous = known.get(ref.uri)
+        if previous and previous[0] == ref.size and ref.etag is not None and previous[1] == ref.etag:
+            skipped += 1  # S3 tells us the ETag without reading the object
+            continue
+        fresh.append((ref, previous[1] if previous and previous[0] == ref.size else None))
+    return fresh, skipped
+
+
+def _batches(objects: list[tuple[ObjectRef, str | None]], ledger: Ledger, options: IngestOptions) -> Iterator[Batch]:
+    for group in _group(objects):
+        batch_id = uuid.uuid4().hex
+        by_key = {ref.uri: (ref, fp) for ref, fp in group}
+        spec = {
+            "forced_format": options.forced_format,
+            "endpoint_url": options.endpoint_url,
+            "objects": {ref.uri: [ref.size, ref.etag] for ref, _ in group},
+        }
+        claimed = ledger.claim(batch_id, list(by_key), spec)
+        if not claimed:
+            continue  # another live run is ingesting these objects
+        yield Batch(
+            id=batch_id,
+            objects=[by_key[k][0] for k in claimed],
+            lake_root=str(options.lake),
+            forced_format=options.forced_format,
+            endpoint_url=options.endpoint_url,
+            known={k: by_key[k][1] for k in claimed if by_key[k][1] is not None},
+        )
+
+
+def _group(objects: list[tuple[ObjectRef, str | None]]) -> Iterator[list[tuple[ObjectRef, str | None]]]:
+    group: list[tuple[ObjectRef, str | None]] = []
+    size = 0
+    for item in objects:
+        group.append(item)
+        size += item[0].size
+        if size >= BATCH_BYTES or len(group) >= BATCH_OBJECTS:
+            yield group
+            group, size = [], 0
+    if group:
+        yield group
+
+
+def _resumed_batches(ledger: Ledger, catalog, options: IngestOptions) -> Iterator[Batch]:
+    """Batches a killed run left claimed: re-run them, skipping tables that already hold them."""
+    for batch_id, spec in ledger.take_over_abandoned():
+        committed = {
+            name
+            for name in lake_catalog.table_names(catalog)
+            if batch_id in lake_catalog.committed_batches(lake_catalog.load_table(catalog, name))
+        }
+        objects = [ObjectRef(key, *spec["objects"][key]) for key in spec["keys"]]
+        known = ledger.ingested(spec["keys"])
+        yield Batch(
+            id=batch_id,
+            objects=objects,
+            lake_root=str(options.lake),
+            forced_format=spec.get("forced_format"),
+            endpoint_url=spec.get("endpoint_url") or options.endpoint_url,
+            known={k: fp for k, (_, fp) in known.items()},
+            skip_tables=committed,
+        )
+
+
+def _run(batches: list[Batch], workers: int) -> Iterable[BatchResult]:
+    """Results in completion order; with one worker everything runs in this process."""
+    if workers <= 1 or len(batches) <= 1:
+        for batch in batches:
+            yield run_batch(batch)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork: the parent has threads (progress display)
+    with cf.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = iter(batches)
+        running = {pool.submit(run_batch, b) for b in _take(pending, workers + 1)}
+        while running:
+            done, running = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+            running |= {pool.submit(run_batch, b) for b in _take(pending, len(done))}
+
+
+def _take(iterator: Iterator[Batch], n: int) -> list[Batch]:
+    return [b for _, b in zip(range(n), iterator, strict=False)]
+
+
+def _commit(result: BatchResult, catalog, ledger: Ledger) -> None:
+    faults.point("before-commit")
+    for name, files in result.files.items():
+        lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files, result.batch)
+        faults.point("between-table-commits")
+    faults.point("before-ledger")
+    ledger.complete(result.batch, result.objects)
+    faults.point("after-ledger")

@@ -1,0 +1,142 @@
+"""The work done per batch, in a worker process: read, decompress, recognise, parse, write Parquet files.
+
+Workers write the data files themselves (the CPU-heavy part: parsing and zstd compression); the main
+process only commits the returned file lists, so commits stay short and ordered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+from pyiceberg.io.pyarrow import _dataframe_to_data_files
+from pyiceberg.manifest import DataFile
+from pyiceberg.table import Table
+
+from loglake.formats import registry
+from loglake.formats.base import FormatError, ObjectInfo, Parsed, Reject, raw_text
+from loglake.ingest.decompress import decompress
+from loglake.ingest.keylayout import facts_from_key
+from loglake.ingest.sources import ObjectRef, SourceError, read_object
+from loglake.lake import catalog as lake_catalog
+from loglake.lake import rejects as rejects_table
+from loglake.lake.ledger import IngestedObject
+
+
+@dataclass
+class Batch:
+    id: str
+    objects: list[ObjectRef]
+    lake_root: str
+    forced_format: str | None = None
+    endpoint_url: str | None = None
+    known: dict[str, str | None] = field(default_factory=dict)  # key -> fingerprint already in the lake
+    skip_tables: set[str] = field(default_factory=set)  # tables that already hold this batch (a take-over)
+
+
+@dataclass
+class BatchResult:
+    batch: str
+    objects: list[IngestedObject]
+    files: dict[str, list[DataFile]]
+    lake_bytes: dict[str, int]
+    errors: list[str]
+
+
+_tables: dict[str, Table] = {}
+
+
+def _table(lake_root: str, name: str) -> Table:
+    key = f"{lake_root}/{name}"
+    if key not in _tables:
+        catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(Path(lake_root)))
+        _tables[key] = lake_catalog.load_table(catalog, name)
+    return _tables[key]
+
+
+def run_batch(batch: Batch) -> BatchResult:
+    ingested_at = dt.datetime.now(dt.UTC)
+    rows: dict[str, list[pa.Table]] = {}
+    outcomes: list[IngestedObject] = []
+    errors: list[str] = []
+    for ref in batch.objects:
+        outcome, parsed_tables, error = _ingest_object(ref, batch, ingested_at)
+        outcomes.append(outcome)
+        if error:
+            errors.append(error)
+        for name, table in parsed_tables.items():
+            rows.setdefault(name, []).append(table)
+    files: dict[str, list[DataFile]] = {}
+    lake_bytes: dict[str, int] = {}
+    for name, tables in rows.items():
+        if name in batch.skip_tables:
+            continue
+        data_files = _write(batch, name, pa.concat_tables(tables))
+        files[name] = data_files
+        lake_bytes[name] = sum(f.file_size_in_bytes for f in data_files)
+    return BatchResult(batch.id, outcomes, files, lake_bytes, errors)
+
+
+def _write(batch: Batch, name: str, data: pa.Table) -> list[DataFile]:
+    table = _table(batch.lake_root, name)
+    # a write uuid derived from the batch makes file names traceable to the batch that wrote them
+    write_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"{batch.id}/{name}/{os.getpid()}/{uuid.uuid4()}")
+    return list(_dataframe_to_data_files(table_metadata=table.metadata, df=data, io=table.io, write_uuid=write_uuid))
+
+
+def _ingest_object(
+    ref: ObjectRef, batch: Batch, ingested_at: dt.datetime
+) -> tuple[IngestedObject, dict[str, pa.Table], str | None]:
+    facts = facts_from_key(ref.uri)
+    info = ObjectInfo(ref.uri, facts.account, facts.region, facts.day, ingested_at)
+
+    def outcome(status: str, fmt: str | None, table: str | None, *counts: int, error: str | None = None):
+        records, rejects = (*counts, 0, 0)[:2]
+        return IngestedObject(ref.uri, ref.size, fingerprint, batch.id, fmt, table, records, rejects, status, error)
+
+    fingerprint = ref.etag
+    try:
+        raw = read_object(ref, batch.endpoint_url)
+    except (OSError, SourceError) as exc:
+        message = f"{ref.uri}: cannot read ({exc})"
+        return outcome("error", None, None, error=message), {}, message
+    if fingerprint is None:
+        fingerprint = hashlib.md5(raw, usedforsecurity=False).hexdigest()  # what S3 reports as a simple ETag
+    if ref.uri in batch.known and batch.known[ref.uri] == fingerprint:
+        return outcome("unchanged", None, None), {}, None
+    data, damage = decompress(raw, ref.uri)
+    parsed, fmt_name = _parse(data, ref, info, batch.forced_format, facts.service)
+    if damage:
+        parsed.rejects.append(Reject(0, damage, f"{len(raw)} bytes in the object; {len(data)} bytes could be read"))
+    tables: dict[str, pa.Table] = {}
+    if parsed.rows is not None and parsed.records:
+        tables[parsed.table] = parsed.rows
+    if parsed.rejects:
+        tables[rejects_table.TABLE] = rejects_table.rejects_table(parsed.rejects, info, fmt_name)
+    status = "skipped" if parsed.skipped else ("ingested" if parsed.records or parsed.rejects else "empty")
+    table_name = parsed.table if fmt_name else None
+    result = outcome(status, fmt_name, table_name, parsed.records, len(parsed.rejects), error=damage or parsed.skipped)
+    return result, tables, damage
+
+
+def _parse(
+    data: bytes, ref: ObjectRef, info: ObjectInfo, forced: str | None, service: str | None
+) -> tuple[Parsed, str | None]:
+    if not data.strip():
+        module = registry.get(forced) if forced else None
+        return Parsed(module.TABLE if module else rejects_table.TABLE, None), forced
+    module = registry.get(forced) if forced else registry.detect(data[:65536], ref.uri, service)
+    if module is None:
+        reason = (
+            "unrecognised format: not one of " + ", ".join(sorted(registry.FORMATS)) + " (use --format to force one)"
+        )
+        return Parsed(rejects_table.TABLE, None, [Reject(0, reason, raw_text(data))]), None
+    try:
+        return module.parse(data, info), module.NAME
+    except FormatError as error:
+        return Parsed(module.TABLE, None, [Reject(0, f"not {module.NAME}: {error}", raw_text(data))]), module.NAME

@@ -1,0 +1,1 @@
+"""The lake: Iceberg tables (catalog, schemas, commits) and the ingest ledger beside them."""
