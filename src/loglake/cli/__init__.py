@@ -4,24 +4,32 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from loglake.cli import demo, ingest, query  # noqa: F401 - importing registers the commands
 from loglake.cli.app import USER_ERRORS, app, console_err
 
+try:  # typer >= 0.20 ships its own copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import exceptions as click_exceptions
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: user errors print one line naming the fix and exit 1; never a traceback."""
     command = typer.main.get_command(app)
+    args = argv if argv is not None else sys.argv[1:]
     try:
-        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="loglake", standalone_mode=False)
-    except click.exceptions.Exit as done:
+        command.main(args=args, prog_name="loglake", standalone_mode=False)
+    except typer.Exit as done:
         return done.exit_code
-    except click.exceptions.Abort:
+    except typer.Abort:
         console_err.print("aborted")
         return 1
-    except click.ClickException as error:
+    except click_exceptions.NoArgsIsHelpError:
+        command.main(args=["--help"], prog_name="loglake", standalone_mode=False)
+        return 0
+    except click_exceptions.ClickException as error:
         console_err.print(f"error: {error.format_message()}", highlight=False, markup=False)
         return 1
     except USER_ERRORS as error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -61,6 +62,15 @@ class LogFormat(Protocol):
     def parse(self, data: bytes, obj: ObjectInfo) -> Parsed:
         """Parse a whole decompressed object; malformed records become rejects, never exceptions."""
         ...
+
+
+_NON_SPACE = re.compile(rb"\S")
+
+
+def first_byte(data: bytes) -> bytes:
+    """The first non-whitespace byte (b"" for blank data), without copying the object."""
+    match = _NON_SPACE.search(data)
+    return match.group() if match else b""
 
 
 def raw_text(data: bytes | str) -> str:

@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loglake.formats.base import FormatError, ObjectInfo, Parsed, Reject, ip_lists, raw_text
+from loglake.formats.base import FormatError, ObjectInfo, Parsed, Reject, first_byte, ip_lists, raw_text
 from loglake.formats.jsonshape import Field, Json, ListOf, MapOf, Str, Struct
 from loglake.lake.columns import TIMESTAMP, append_lake_columns, with_lake_schema
 
@@ -156,8 +156,7 @@ _DIGEST_KEYS = (b'"digestStartTime"', b'"digestPublicKeyFingerprint"', b'"logFil
 
 
 def sniff(head: bytes, key: str) -> bool:
-    start = head.lstrip()[:1]
-    if start not in (b"{", b"["):
+    if first_byte(head) not in (b"{", b"["):
         return False
     return is_digest(head, key) or any(k in head for k in _EVENT_KEYS)
 
@@ -169,23 +168,22 @@ def is_digest(head: bytes, key: str) -> bool:
 def parse(data: bytes, obj: ObjectInfo) -> Parsed:
     if is_digest(data[:4096], obj.uri):
         return Parsed(TABLE, None, skipped="CloudTrail digest file")
-    if not data.strip():
+    if not first_byte(data):
         return Parsed(TABLE, None)
     gc_was_enabled = gc.isenabled()
-    gc.disable()  # decoding allocates many small objects and no cycles; the collector would only slow it
+    gc.disable()  # decoding allocates millions of small acyclic objects; collections would only rescan them
     try:
         events, unmapped, rows, rejects = _read_events(data)
+        table = _to_table(events, unmapped, rows, obj) if events else None
     finally:
         if gc_was_enabled:
             gc.enable()
-    if not events:
-        return Parsed(TABLE, None, rejects)
-    return Parsed(TABLE, _to_table(events, unmapped, rows, obj), rejects)
+    return Parsed(TABLE, table, rejects)
 
 
 def _read_events(data: bytes) -> tuple[list[Any], list[str | None], list[int], list[Reject]]:
     """Decode a whole object: events, their unmapped JSON, their positions, and rejects."""
-    start = data.lstrip()[:1]
+    start = first_byte(data)
     try:
         if start == b"[":
             return _whole(_decode_event_list(data))

@@ -13,8 +13,11 @@ and the JSON key of each field. From it come:
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -124,18 +127,15 @@ class Struct(Shape):
 
     def columns(self, values: list[Any]) -> list[pa.Array]:
         """One Arrow array per field, for a list of decoded structs (None allowed)."""
-        width = len(self.fields)
-        empty = (None,) * width
-        astuple = msgspec.structs.astuple
-        rows = [empty if v is None else astuple(v) for v in values]
-        if not rows:
-            return [f.shape.to_arrow([]) for f in self.fields]
-        return [f.shape.to_arrow(list(col)) for f, col in zip(self.fields, zip(*rows, strict=True), strict=True)]
+        if None in values:
+            absent = self.decoder_type()()  # an all-default struct reads as nulls in every field
+            values = [absent if v is None else v for v in values]
+        return [f.shape.to_arrow(list(map(attrgetter(f.key), values))) for f in self.fields]
 
     def to_arrow(self, values: list[Any]) -> pa.Array:
         if values.count(None) == len(values):
             return pa.nulls(len(values), self.arrow_type)
-        mask = pa.array([v is None for v in values], pa.bool_())
+        mask = pa.array(list(map(operator.is_, values, repeat(None))), pa.bool_())
         return pa.StructArray.from_arrays(self.columns(values), fields=list(self.arrow_type), mask=mask)
 
     def split_known(self, value: Any) -> tuple[Any, Any]:

@@ -19,7 +19,10 @@ from loglake.lake import catalog as lake_catalog
 from loglake.lake import rejects as rejects_table
 from loglake.lake.ledger import Ledger
 
-BATCH_BYTES = 24 * 1024 * 1024  # compressed input per batch: bounds a worker's memory, keeps files sizeable
+# Compressed input per batch: small enough that every worker gets several batches (and memory stays bounded),
+# large enough that each batch writes sizeable Parquet files.
+MIN_BATCH_BYTES = 1 << 20
+MAX_BATCH_BYTES = 32 << 20
 BATCH_OBJECTS = 2000
 
 
@@ -66,7 +69,8 @@ def ingest(
         batches = list(_resumed_batches(ledger, catalog, options))
         fresh, skipped = _new_objects(objects, ledger)
         summary.count_already_ingested(skipped)
-        batches.extend(_batches(fresh, ledger, options))
+        target = min(MAX_BATCH_BYTES, max(MIN_BATCH_BYTES, sum(r.size for r, _ in fresh) // (options.workers * 4)))
+        batches.extend(_batches(fresh, ledger, options, target))
         if on_start:
             on_start(sum(len(b.objects) for b in batches), sum(o.size for b in batches for o in b.objects))
         for result in _run(batches, options.workers):
@@ -95,8 +99,10 @@ def _new_objects(objects: list[ObjectRef], ledger: Ledger) -> tuple[list[tuple[O
     return fresh, skipped
 
 
-def _batches(objects: list[tuple[ObjectRef, str | None]], ledger: Ledger, options: IngestOptions) -> Iterator[Batch]:
-    for group in _group(objects):
+def _batches(
+    objects: list[tuple[ObjectRef, str | None]], ledger: Ledger, options: IngestOptions, target_bytes: int
+) -> Iterator[Batch]:
+    for group in _group(objects, target_bytes):
         batch_id = uuid.uuid4().hex
         by_key = {ref.uri: (ref, fp) for ref, fp in group}
         spec = {
@@ -117,13 +123,15 @@ def _batches(objects: list[tuple[ObjectRef, str | None]], ledger: Ledger, option
         )
 
 
-def _group(objects: list[tuple[ObjectRef, str | None]]) -> Iterator[list[tuple[ObjectRef, str | None]]]:
+def _group(
+    objects: list[tuple[ObjectRef, str | None]], target_bytes: int
+) -> Iterator[list[tuple[ObjectRef, str | None]]]:
     group: list[tuple[ObjectRef, str | None]] = []
     size = 0
     for item in objects:
         group.append(item)
         size += item[0].size
-        if size >= BATCH_BYTES or len(group) >= BATCH_OBJECTS:
+        if size >= target_bytes or len(group) >= BATCH_OBJECTS:
             yield group
             group, size = [], 0
     if group:

@@ -19,7 +19,7 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
 from loglake.formats import registry
-from loglake.formats.base import FormatError, ObjectInfo, Parsed, Reject, raw_text
+from loglake.formats.base import FormatError, ObjectInfo, Parsed, Reject, first_byte, raw_text
 from loglake.ingest.decompress import decompress
 from loglake.ingest.keylayout import facts_from_key
 from loglake.ingest.sources import ObjectRef, SourceError, read_object
@@ -127,7 +127,7 @@ def _ingest_object(
 def _parse(
     data: bytes, ref: ObjectRef, info: ObjectInfo, forced: str | None, service: str | None
 ) -> tuple[Parsed, str | None]:
-    if not data.strip():
+    if not first_byte(data):
         module = registry.get(forced) if forced else None
         return Parsed(module.TABLE if module else rejects_table.TABLE, None), forced
     module = registry.get(forced) if forced else registry.detect(data[:65536], ref.uri, service)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Iterable
@@ -66,10 +67,8 @@ def open_catalog(location: LakeLocation, *, create: bool = False) -> Catalog:
         warehouse=location.warehouse.resolve().as_uri(),
     )
     if create:
-        try:
+        with contextlib.suppress(OperationalError):  # another process created it at the same moment
             catalog.create_namespace_if_not_exists(NAMESPACE)
-        except OperationalError:  # another process created it at the same moment
-            pass
     return catalog
 
 
@@ -131,10 +130,12 @@ def commit_data_files(table: Table, files: Iterable[DataFile], batch: str) -> No
         try:
             if batch in committed_batches(table):
                 return
-            with table.transaction() as tx:
-                with tx.update_snapshot(snapshot_properties={BATCH_PROPERTY: batch}).fast_append() as append:
-                    for data_file in files:
-                        append.append_data_file(data_file)
+            with (
+                table.transaction() as tx,
+                tx.update_snapshot(snapshot_properties={BATCH_PROPERTY: batch}).fast_append() as append,
+            ):
+                for data_file in files:
+                    append.append_data_file(data_file)
             return
         except (CommitFailedException, OperationalError):
             if attempt == COMMIT_ATTEMPTS - 1:

@@ -113,7 +113,19 @@ class Ledger:
             db.executemany(
                 "INSERT OR REPLACE INTO ingested_objects VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
-                    (o.key, o.size, o.fingerprint, batch, o.format, o.table, o.records, o.rejects, o.status, o.error, now)
+                    (
+                        o.key,
+                        o.size,
+                        o.fingerprint,
+                        batch,
+                        o.format,
+                        o.table,
+                        o.records,
+                        o.rejects,
+                        o.status,
+                        o.error,
+                        now,
+                    )
                     for o in objects
                     if o.status != "unchanged"
                 ],
@@ -158,4 +170,3 @@ class Ledger:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat()
-

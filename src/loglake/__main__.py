@@ -1,0 +1,5 @@
+import sys
+
+from loglake.cli import main
+
+sys.exit(main())
