@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import multiprocessing
+import os
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -23,7 +24,7 @@ from loglake.lake.ledger import Ledger
 # large enough that each batch writes sizeable Parquet files.
 MIN_BATCH_BYTES = 1 << 20
 MAX_BATCH_BYTES = 32 << 20
-BATCH_OBJECTS = 2000
+BATCH_OBJECTS = int(os.environ.get("LOGLAKE_BATCH_OBJECTS", "2000"))  # tests set it low to get many batches
 
 
 @dataclass(frozen=True)
