@@ -1,13 +1,42 @@
-"""`loglake demo`: a synthetic estate's logs, ingested, and what the lake then shows."""
+"""`loglake demo`: a synthetic estate's logs, ingested, and what the lake then shows about the attack in it."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from loglake.cli.app import app, console
+from loglake.cli.ingest import print_summary, run_with_progress
+from loglake.cli.output import print_table
+from loglake.ingest.pipeline import IngestOptions
+from loglake.query import engine
+
+# (what the analyst asks, SQL over the lake); {names} come from the generator's manifest
+STORY_QUERIES = [
+    ("API calls from the attacker IP",
+     "SELECT count(*) FROM cloudtrail_logs WHERE sourceipaddress = '{attacker_ip}'"),
+    ("...with the leaked access key",
+     "SELECT count(*) FROM cloudtrail_logs WHERE useridentity.accesskeyid = '{leaked_access_key_id}'"
+     " AND sourceipaddress = '{attacker_ip}'"),
+    ("AccessDenied errors from the attacker (reconnaissance)",
+     "SELECT count(*) FROM cloudtrail_logs WHERE sourceipaddress = '{attacker_ip}'"
+     " AND (errorcode LIKE '%AccessDenied%' OR errorcode LIKE '%UnauthorizedOperation%')"),
+    ("CloudTrail StopLogging calls",
+     "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'StopLogging'"),
+    ("Security group opened to 0.0.0.0/0",
+     "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'AuthorizeSecurityGroupIngress'"
+     " AND requestparameters LIKE '%0.0.0.0/0%'"),
+    ("S3 GetObject on {sensitive_bucket} from the attacker",
+     "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'GetObject' AND sourceipaddress = '{attacker_ip}'"
+     " AND requestparameters LIKE '%{sensitive_bucket}%'"),
+    ("Accepted SSH flows from the attacker",
+     "SELECT count(*) FROM vpc_flow_logs WHERE srcaddr = '{attacker_ip}' AND dstport = 22 AND action = 'ACCEPT'"),
+    ("Ports probed by the scanner (rejected)",
+     "SELECT count(DISTINCT dstport) FROM vpc_flow_logs WHERE srcaddr = '{scanner_ip}' AND action = 'REJECT'"),
+]
 
 
 @app.command("demo")
@@ -18,6 +47,24 @@ def demo_command(
     seed: Annotated[int, typer.Option("--seed")] = 7,
 ) -> None:
     """Generate a realistic estate's raw AWS logs (with an attack inside), ingest them, summarise the lake."""
-    from loglake.demo.run import run_demo
+    from loglake.demo import generate_raw_logs
 
-    run_demo(out, days=days, workers=workers, seed=seed, console=console)
+    raw, lake = out / "raw", out / "lake"
+    for folder in (raw, lake):  # a demo starts clean: new logs are generated for a new time window
+        shutil.rmtree(folder, ignore_errors=True)
+    with console.status(f"generating {days} days of logs for a demo estate..."):
+        manifest = generate_raw_logs(raw, days=days, seed=seed)
+    facts = manifest.to_dict()
+    console.print(f"[bold]raw logs[/bold] in {raw} (AWS S3 key layout): "
+                  + ", ".join(f"{n:,} {source}" for source, n in facts["records"].items()))
+    summary = run_with_progress(IngestOptions(sources=[str(raw)], lake=lake, workers=workers))
+    print_summary(summary, "table")
+    con = engine.connect(lake)
+    rows = []
+    for question, sql in STORY_QUERIES:
+        value = con.execute(sql.format(**facts)).fetchone()[0]
+        rows.append([question.format(**facts), f"{value:,}"])
+    print_table(["what the lake shows", "count"], rows,
+                title=f"the attack: key {facts['leaked_access_key_id']} used from {facts['attacker_ip']}")
+    console.print(f"\nexplore: loglake query --lake {lake} \"SELECT eventname, count(*) FROM cloudtrail_logs "
+                  "GROUP BY ALL ORDER BY 2 DESC LIMIT 10\"", highlight=False)

@@ -1,0 +1,479 @@
+"""The attack hidden in the demo logs, on the last day of the window.
+
+1. The CI user's long-lived access key, leaked, is used from an address never seen before (203.0.113.0/24)
+   with a different user agent: first a `GetCallerIdentity`.
+2. Reconnaissance: a burst of List/Describe/Get calls across services and both regions in a few minutes,
+   many refused (`AccessDenied`, EC2's `Client.UnauthorizedOperation`): the CI policy is narrow but not
+   narrow enough.
+3. `StopLogging` on the trail. An EventBridge rule runs the `cloudtrail-guard` Lambda, which turns logging
+   back on (`StartLogging`) about 90 s later; background events in between are missing from the trail.
+4. `AuthorizeSecurityGroupIngress` opening port 22 to 0.0.0.0/0 on the legacy web server's group, then SSH
+   from the attacker to that server: REJECTed before the change, ACCEPTed after it (VPC flow logs).
+5. Several hundred S3 `GetObject` calls on the payments bucket from the attacker's address.
+Earlier that day another internet address port-scans the public web server of the second region (one
+source, ~1100 destination ports, REJECTed except the open web ports).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from loglake.demo import cloudtrail_events as ev
+from loglake.demo.base import StoryPlan
+from loglake.demo.cloudtrail_events import Caller, Event, EventBuilder
+from loglake.demo.estate import Eni, Estate
+from loglake.demo.rand import alnum, derive, hex_id, uuid4
+from loglake.demo.vpcflow import WINDOW, interface_fields, record
+
+UA_ATTACKER_CLI = "aws-cli/2.9.1 Python/3.9.11 Linux/6.1.0-kali7-amd64 exe/x86_64.kali.2023 prompt/off command/{}"
+UA_ATTACKER_SCRIPT = "Boto3/1.26.160 Python/3.11.4 Linux/6.1.0-kali7-amd64 Botocore/1.29.160 Resource"
+SSH_TARGET = "legacy-web-1"
+# common service ports above 1024 that scanners add to the well-known range
+HIGH_PORTS = (
+    1433,
+    1521,
+    2049,
+    2375,
+    3000,
+    3306,
+    3389,
+    5000,
+    5432,
+    5900,
+    5985,
+    6379,
+    7001,
+    8000,
+    8008,
+    8080,
+    8081,
+    8443,
+    8888,
+    9000,
+    9090,
+    9200,
+    9300,
+    10000,
+    11211,
+    27017,
+    50000,
+)
+SCAN_TARGET = "eu-web-1"
+
+# (service, eventName, allowed for the CI user?, requestParameters, regional?)
+_RECON: list[tuple[str, str, bool, Any, bool]] = [
+    ("iam.amazonaws.com", "GetUser", False, None, False),
+    ("iam.amazonaws.com", "ListAttachedUserPolicies", False, {"userName": "ci-deploy"}, False),
+    ("iam.amazonaws.com", "ListUserPolicies", False, {"userName": "ci-deploy"}, False),
+    ("iam.amazonaws.com", "ListUsers", False, None, False),
+    ("iam.amazonaws.com", "ListRoles", False, None, False),
+    ("iam.amazonaws.com", "GetAccountAuthorizationDetails", False, None, False),
+    ("iam.amazonaws.com", "ListAccessKeys", False, {"userName": "ci-deploy"}, False),
+    ("s3.amazonaws.com", "ListBuckets", True, {"Host": "s3.amazonaws.com"}, False),
+    ("organizations.amazonaws.com", "DescribeOrganization", False, None, False),
+    ("ec2.amazonaws.com", "DescribeInstances", True, {"instancesSet": {}, "filterSet": {}}, True),
+    (
+        "ec2.amazonaws.com",
+        "DescribeSecurityGroups",
+        True,
+        {"securityGroupSet": {}, "securityGroupIdSet": {}, "filterSet": {}},
+        True,
+    ),
+    ("ec2.amazonaws.com", "DescribeVpcs", True, {"vpcSet": {}, "filterSet": {}}, True),
+    (
+        "ec2.amazonaws.com",
+        "DescribeSnapshots",
+        False,
+        {"snapshotSet": {}, "ownersSet": {"items": [{"owner": "self"}]}, "filterSet": {}},
+        True,
+    ),
+    ("ec2.amazonaws.com", "DescribeVolumes", False, {"volumeSet": {}, "filterSet": {}}, True),
+    ("ec2.amazonaws.com", "DescribeKeyPairs", False, {"keySet": {}, "filterSet": {}}, True),
+    (
+        "ec2.amazonaws.com",
+        "DescribeImages",
+        False,
+        {"executableBySet": {}, "imagesSet": {}, "ownersSet": {"items": [{"owner": "self"}]}, "filterSet": {}},
+        True,
+    ),
+    ("secretsmanager.amazonaws.com", "ListSecrets", False, None, True),
+    ("kms.amazonaws.com", "ListKeys", False, None, True),
+    ("kms.amazonaws.com", "ListAliases", False, None, True),
+    ("rds.amazonaws.com", "DescribeDBInstances", False, None, True),
+    ("rds.amazonaws.com", "DescribeDBSnapshots", False, None, True),
+    ("lambda.amazonaws.com", "ListFunctions20150331", True, None, True),
+    ("dynamodb.amazonaws.com", "ListTables", False, None, True),
+    ("guardduty.amazonaws.com", "ListDetectors", False, None, True),
+    ("ssm.amazonaws.com", "DescribeParameters", False, None, True),
+    ("logs.amazonaws.com", "DescribeLogGroups", False, None, True),
+    ("sns.amazonaws.com", "ListTopics", False, None, True),
+    ("ecr.amazonaws.com", "DescribeRepositories", True, None, True),
+    ("cloudtrail.amazonaws.com", "DescribeTrails", True, {"includeShadowTrails": True}, True),
+]
+
+
+def plan_story(estate: Estate, seed: int, start: int, end: int) -> StoryPlan:
+    """The attack's CloudTrail events and flow records, and the facts tests and the demo summary use."""
+    rng = derive(seed, "story")
+    day0 = max(start, end - 86400)
+    t0 = day0 + 13 * 3600 + int(rng.random() * 3600)  # early afternoon UTC: the attacker hides in office hours
+    story = _Story(estate, seed, rng)
+    story.attack(t0)
+    story.port_scan(t0 - 3 * 3600 + int(rng.random() * 1800))
+    return story.plan
+
+
+class _Story:
+    def __init__(self, estate: Estate, seed: int, rng: random.Random) -> None:
+        self.e = estate
+        self.rng = rng
+        self.b = EventBuilder(estate, seed, rng)
+        self.ci = estate.users["ci-deploy"]
+        self.ident = self.b.user(self.ci)
+        self.ip = estate.attacker_ip
+        self.plan = StoryPlan(cloudtrail={r: [] for r in estate.regions}, vpcflow={r: [] for r in estate.regions})
+
+    def emit(self, t: int, event: Event) -> None:
+        self.plan.cloudtrail[event["awsRegion"]].append((t, event))
+
+    def note(self, t: int, what: str) -> None:
+        self.plan.timeline.append((t, what))
+
+    def api(
+        self,
+        t: int,
+        region: str,
+        source: str,
+        name: str,
+        *,
+        allowed: bool = True,
+        req: Any = None,
+        resp: Any = None,
+        ro: bool = True,
+        command: str = "",
+    ) -> None:
+        """An attacker call with the leaked key; a refused call gets the service's access-denied error."""
+        error = None if allowed else ev.denied(self.ci.arn, source, name)
+        ua = UA_ATTACKER_CLI.format(command or _command(source, name))
+        self.emit(
+            t,
+            self.b.call(
+                t, region, Caller(self.ident, self.ip, ua), source, name, req=req, resp=resp, ro=ro, error=error
+            ),
+        )
+
+    # ---- the attack ---------------------------------------------------------------------------------------
+    def attack(self, t0: int) -> None:
+        e = self.e
+        home = e.home_region
+        facts = self.plan.facts
+        facts.update(
+            attack_start=t0,
+            attacker_ip=self.ip,
+            leaked_access_key_id=self.ci.access_key_id,
+            compromised_user=self.ci.name,
+            trail_name=e.trail_name,
+            sensitive_bucket="prod-int-payments-data",
+        )
+        self.api(t0, home, "sts.amazonaws.com", "GetCallerIdentity", command="sts.get-caller-identity")
+        self.note(t0, f"leaked key {self.ci.access_key_id} of {self.ci.name} used from new IP {self.ip}")
+        t = self.recon(t0 + 25)
+        t = self.stop_logging(t + 60)
+        t = self.open_ssh(t + 120)
+        self.exfiltrate(t + 300)
+
+    def recon(self, t: int) -> int:
+        rng = self.rng
+        calls = [(r, c) for c in _RECON for r in (self.e.regions if c[4] else (self.e.home_region,))]
+        rng.shuffle(calls)
+        first, denied = t, 0
+        for region, (source, name, allowed, req, _) in calls:
+            self.api(t, region, source, name, allowed=allowed, req=req)
+            denied += not allowed
+            t += 1 + int(rng.random() * 7)
+        self.plan.facts.update(recon_calls=len(calls), recon_denied=denied)
+        self.note(first, f"reconnaissance: {len(calls)} calls in {(t - first) // 60} min, {denied} denied")
+        return t
+
+    def stop_logging(self, t: int) -> int:
+        e = self.e
+        home = e.home_region
+        self.api(t, home, "cloudtrail.amazonaws.com", "GetTrailStatus", req={"name": e.trail_arn})
+        t += 20
+        self.api(t, home, "cloudtrail.amazonaws.com", "StopLogging", req={"name": e.trail_name}, ro=False)
+        self.note(t, f"StopLogging on trail {e.trail_name}")
+        # the guard Lambda (EventBridge rule on StopLogging) turns logging back on
+        fn = e.lambdas["cloudtrail-guard"]
+        # (its AssumeRole happened while the trail was stopped, so it is not in the logs)
+        back = t + 85 + int(self.rng.random() * 20)
+        ident = self.b.role(fn.role, fn.name, back, period=3600, offset=0)
+        lam_ip = e.lambda_ips[0]
+        self.emit(
+            back,
+            self.b.call(
+                back,
+                home,
+                Caller(ident, lam_ip, ev.UA_LAMBDA_PY),
+                "cloudtrail.amazonaws.com",
+                "StartLogging",
+                req={"name": e.trail_arn},
+                ro=False,
+            ),
+        )
+        self.plan.cloudtrail_gap = (t, back)
+        self.plan.facts["logging_gap"] = (t, back)
+        self.note(back, "cloudtrail-guard Lambda restarts logging (StartLogging)")
+        return back
+
+    def open_ssh(self, t: int) -> int:
+        e = self.e
+        region = e.home_region
+        vpc = e.vpcs[region]
+        target = e.eni(region, SSH_TARGET)
+        sg = vpc.security_groups["legacy-web-sg"]
+        facts = self.plan.facts
+        facts.update(
+            opened_security_group_id=sg,
+            ssh_target_instance_id=target.instance_id,
+            ssh_target_private_ip=target.private_ip,
+            ssh_target_public_ip=target.public_ip,
+        )
+        # the attacker tries SSH first: the security group drops it
+        self.ssh(target, t - 50, 6, accepted=False)
+        self.api(
+            t,
+            region,
+            "ec2.amazonaws.com",
+            "DescribeSecurityGroups",
+            req={"securityGroupSet": {}, "securityGroupIdSet": {"items": [{"groupId": sg}]}, "filterSet": {}},
+        )
+        t += 35
+        perm = {
+            "ipProtocol": "tcp",
+            "fromPort": 22,
+            "toPort": 22,
+            "groups": {},
+            "ipRanges": {"items": [{"cidrIp": "0.0.0.0/0"}]},
+            "ipv6Ranges": {},
+            "prefixListIds": {},
+        }
+        request_id = uuid4(self.rng)
+        resp = {
+            "requestId": request_id,
+            "_return": True,
+            "securityGroupRuleSet": {
+                "items": [
+                    {
+                        "groupOwnerId": e.account,
+                        "groupId": sg,
+                        "securityGroupRuleId": hex_id(self.rng, "sgr-"),
+                        "isEgress": False,
+                        "ipProtocol": "tcp",
+                        "fromPort": 22,
+                        "toPort": 22,
+                        "cidrIpv4": "0.0.0.0/0",
+                    }
+                ]
+            },
+        }
+        self.emit(
+            t,
+            self.b.call(
+                t,
+                region,
+                Caller(self.ident, self.ip, UA_ATTACKER_CLI.format("ec2.authorize-security-group-ingress")),
+                "ec2.amazonaws.com",
+                "AuthorizeSecurityGroupIngress",
+                req={"groupId": sg, "ipPermissions": {"items": [perm]}},
+                resp=resp,
+                ro=False,
+                request_id=request_id,
+            ),
+        )
+        self.note(t, f"port 22 opened to 0.0.0.0/0 on {sg}")
+        self.ssh(target, t + 40, 25, accepted=True)
+        self.ssh(target, t + 150, 30 * 60, accepted=True)
+        self.note(t + 40, f"SSH from {self.ip} to {target.name} ({target.private_ip}) accepted")
+        return t
+
+    def ssh(self, target: Eni, t: int, duration: int, *, accepted: bool) -> None:
+        """An SSH connection in flow records, split over the aggregation windows it spans."""
+        iface = interface_fields(target, self.e.account)
+        sport = 40000 + int(self.rng.random() * 20000)
+        out = self.plan.vpcflow[target.region]
+        if not accepted:
+            for i in range(2):  # two SYN retries
+                out.append(
+                    record(
+                        iface,
+                        self.ip,
+                        target.private_ip,
+                        sport + i,
+                        22,
+                        6,
+                        2,
+                        120,
+                        t + i * 3,
+                        t + i * 3 + 2,
+                        "REJECT",
+                        2,
+                        False,
+                    )
+                )
+            return
+        end = t + duration
+        first = True
+        while t < end:
+            chunk_end = min(end, (t // WINDOW + 1) * WINDOW - 1)
+            secs = max(1, chunk_end - t)
+            last = chunk_end == end
+            pk_in, pk_out = 20 + secs * 3, 18 + secs * 5
+            flags_in = (2 if first else 0) | (1 if last else 0)
+            flags_out = (18 if first else 0) | (1 if last else 0)
+            out.append(
+                record(
+                    iface,
+                    self.ip,
+                    target.private_ip,
+                    sport,
+                    22,
+                    6,
+                    pk_in,
+                    pk_in * 90,
+                    t,
+                    chunk_end,
+                    "ACCEPT",
+                    flags_in,
+                    False,
+                )
+            )
+            out.append(
+                record(
+                    iface,
+                    target.private_ip,
+                    self.ip,
+                    22,
+                    sport,
+                    6,
+                    pk_out,
+                    pk_out * 310,
+                    t,
+                    chunk_end,
+                    "ACCEPT",
+                    flags_out,
+                    True,
+                    "8",
+                )
+            )
+            t, first = chunk_end + 1, False
+
+    def exfiltrate(self, t: int) -> None:
+        e = self.e
+        rng = self.rng
+        bucket = e.buckets["prod-int-payments-data"]
+        region = bucket.region
+        self.api(t, region, "s3.amazonaws.com", "ListBuckets", req={"Host": "s3.amazonaws.com"}, command="s3.ls")
+        host = f"{bucket.name}.s3.{region}.amazonaws.com"
+        t += 15
+        for prefix in ("settlements/", "exports/", "chargebacks/"):
+            for _ in range(2):
+                self.emit(
+                    t,
+                    self.b.call(
+                        t,
+                        region,
+                        Caller(self.ident, self.ip, f"[{UA_ATTACKER_CLI.format('s3.ls')}]"),
+                        "s3.amazonaws.com",
+                        "ListObjects",
+                        req={
+                            "list-type": "2",
+                            "bucketName": bucket.name,
+                            "Host": host,
+                            "prefix": prefix,
+                            "encoding-type": "url",
+                        },
+                        resources=[
+                            {"accountId": e.account, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket.name}"}
+                        ],
+                        data=True,
+                        tls=host,
+                        request_id=alnum(rng, 16).upper(),
+                    ),
+                )
+                t += 2 + int(rng.random() * 5)
+        first, n = t + 20, 400 + int(rng.random() * 80)
+        t = first
+        keys = [
+            f"settlements/2024/{m:02d}/{d:02d}/batch-{i:06d}.csv.gz"
+            for m in range(1, 13)
+            for d in (1, 15)
+            for i in range(20)
+        ]
+        rng.shuffle(keys)
+        ua = f"[{UA_ATTACKER_SCRIPT}]"
+        for i in range(n):
+            key = keys[i % len(keys)] if i < len(keys) else f"exports/merchant={i}/cards-2024.parquet"
+            self.emit(
+                t,
+                self.b.s3_object(
+                    t,
+                    region,
+                    Caller(self.ident, self.ip, ua),
+                    op="GetObject",
+                    bucket=bucket.name,
+                    key=key,
+                    kms=bucket.kms,
+                    size=int(rng.lognormvariate(13, 1)),
+                ),
+            )
+            if rng.random() < 0.3:
+                self.emit(
+                    t,
+                    self.b.kms_for_service(
+                        t,
+                        region,
+                        self.ident,
+                        "s3.amazonaws.com",
+                        "Decrypt",
+                        context={"aws:s3:arn": f"arn:aws:s3:::{bucket.name}"},
+                    ),
+                )
+            t += int(rng.random() * 3)
+        self.plan.facts.update(exfil_get_object_count=n)
+        self.note(first, f"{n} GetObject calls on s3://{bucket.name} from {self.ip}")
+
+    # ---- the port scan ------------------------------------------------------------------------------------
+    def port_scan(self, t: int) -> None:
+        """One address SYN-scans the well-known ports and common high ports of a public server."""
+        e = self.e
+        target = e.eni(e.regions[-1], SCAN_TARGET)
+        iface = interface_fields(target, e.account)
+        src = e.scanner_ip
+        ports = [*range(1, 1025), *HIGH_PORTS]
+        self.rng.shuffle(ports)
+        out = self.plan.vpcflow[target.region]
+        sport = 40000 + int(self.rng.random() * 20000)
+        first = t
+        for i, port in enumerate(ports):
+            st = t + i // 5  # ~5 probes a second
+            if port in (80, 443):
+                out.append(record(iface, src, target.private_ip, sport, port, 6, 2, 84, st, st + 1, "ACCEPT", 6, False))
+                out.append(
+                    record(iface, target.private_ip, src, port, sport, 6, 1, 44, st, st + 1, "ACCEPT", 18, True, "8")
+                )
+            else:
+                out.append(record(iface, src, target.private_ip, sport, port, 6, 1, 44, st, st, "REJECT", 2, False))
+        self.plan.facts.update(scanner_ip=src, scan_target_ip=target.private_ip, scan_ports=len(ports))
+        self.note(first, f"port scan of {target.name} from {src}: {len(ports)} ports")
+
+
+def _command(source: str, name: str) -> str:
+    svc = source.split(".", 1)[0]
+    words = "".join("-" + c.lower() if c.isupper() else c for c in name.rstrip("0123456789v")).lstrip("-")
+    return f"{svc}.{words}"
+
+
+def story_events(plan: StoryPlan) -> list[tuple[int, dict[str, Any]]]:
+    """All of the story's CloudTrail events in time order (for tests and the demo summary)."""
+    return sorted((p for evs in plan.cloudtrail.values() for p in evs), key=lambda p: p[0])
