@@ -19,8 +19,9 @@ from typing import Any
 import orjson
 
 from loglake.demo.base import Context, LogObject
-from loglake.demo.cloudtrail_activity import Background
 from loglake.demo.cloudtrail_events import Event, EventBuilder
+from loglake.demo.cloudtrail_machines import Machines
+from loglake.demo.cloudtrail_people import People
 from loglake.demo.rand import IsoClock, alnum, day_path, derive, stamp
 
 DELIVERY = 300  # seconds between deliveries per region
@@ -65,14 +66,15 @@ def iter_objects(ctx: Context, region: str) -> Iterator[LogObject]:
     estate = ctx.estate
     rng = derive(ctx.seed, "cloudtrail", region)
     builder = EventBuilder(estate, ctx.seed, rng)
-    background = Background(estate, builder, region, ctx.seed, ctx.scale)
     pending = _Pending(ctx.story.cloudtrail_gap)
+    actors = [cls(estate, builder, region, ctx.scale, pending.emit) for cls in (Machines, People)]
     for t, event in ctx.story.cloudtrail.get(region, []):
         pending.emit_always(t, event)
     digests = _Digests(ctx, region)
     account = estate.account
     for b0 in range(ctx.start, ctx.end, DELIVERY):
-        background.bucket(b0, DELIVERY, pending.emit)
+        for actor in actors:
+            actor.bucket(b0, DELIVERY)
         delivered_at = b0 + DELIVERY
         events = pending.pop_before(min(delivered_at, ctx.end))
         if events:

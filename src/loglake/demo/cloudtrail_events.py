@@ -76,7 +76,7 @@ def ua_ci(command: str) -> str:
 def permission(source: str, name: str) -> str:
     """The IAM action for an event: `lambda.amazonaws.com`/`ListFunctions20150331` -> `lambda:ListFunctions`."""
     service = source.split(".", 1)[0]
-    service = {"monitoring": "cloudwatch", "elasticloadbalancing": "elasticloadbalancing"}.get(service, service)
+    service = "cloudwatch" if service == "monitoring" else service
     return f"{service}:{_API_SUFFIX.sub('', name)}"
 
 

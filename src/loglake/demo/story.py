@@ -22,43 +22,17 @@ from typing import Any
 from loglake.demo import cloudtrail_events as ev
 from loglake.demo.base import StoryPlan
 from loglake.demo.cloudtrail_events import Caller, Event, EventBuilder
-from loglake.demo.estate import Eni, Estate
+from loglake.demo.estate import SENSITIVE_BUCKET, Eni, Estate
 from loglake.demo.rand import alnum, derive, hex_id, uuid4
 from loglake.demo.vpcflow import WINDOW, interface_fields, record
 
 UA_ATTACKER_CLI = "aws-cli/2.9.1 Python/3.9.11 Linux/6.1.0-kali7-amd64 exe/x86_64.kali.2023 prompt/off command/{}"
 UA_ATTACKER_SCRIPT = "Boto3/1.26.160 Python/3.11.4 Linux/6.1.0-kali7-amd64 Botocore/1.29.160 Resource"
 SSH_TARGET = "legacy-web-1"
-# common service ports above 1024 that scanners add to the well-known range
-HIGH_PORTS = (
-    1433,
-    1521,
-    2049,
-    2375,
-    3000,
-    3306,
-    3389,
-    5000,
-    5432,
-    5900,
-    5985,
-    6379,
-    7001,
-    8000,
-    8008,
-    8080,
-    8081,
-    8443,
-    8888,
-    9000,
-    9090,
-    9200,
-    9300,
-    10000,
-    11211,
-    27017,
-    50000,
-)
+# service ports above 1024 that scanners add to the well-known range
+_DATA_PORTS = (1433, 1521, 2049, 3306, 5432, 6379, 9200, 9300, 11211, 27017)  # databases, caches, NFS
+_ADMIN_PORTS = (2375, 3389, 5900, 5985, 7001, 10000, 50000)  # Docker, RDP, VNC, WinRM, WebLogic, Webmin, ...
+_WEB_PORTS = (3000, 5000, 8000, 8008, 8080, 8081, 8443, 8888, 9000, 9090)
 SCAN_TARGET = "eu-web-1"
 
 # (service, eventName, allowed for the CI user?, requestParameters, regional?)
@@ -140,43 +114,30 @@ class _Story:
     def note(self, t: int, what: str) -> None:
         self.plan.timeline.append((t, what))
 
-    def api(
-        self,
-        t: int,
-        region: str,
-        source: str,
-        name: str,
-        *,
-        allowed: bool = True,
-        req: Any = None,
-        resp: Any = None,
-        ro: bool = True,
-        command: str = "",
-    ) -> None:
-        """An attacker call with the leaked key; a refused call gets the service's access-denied error."""
+    def call(self, t: int, region: str, who: Caller, source: str, name: str, **fields: Any) -> None:
+        self.emit(t, self.b.call(t, region, who, source, name, **fields))
+
+    def attacker(self, ua: str) -> Caller:
+        return Caller(self.ident, self.ip, ua)
+
+    def api(self, t: int, region: str, source: str, name: str, *, allowed: bool = True, **fields: Any) -> None:
+        """An attacker's CLI call with the leaked key; a refused one gets the service's access-denied error."""
         error = None if allowed else ev.denied(self.ci.arn, source, name)
-        ua = UA_ATTACKER_CLI.format(command or _command(source, name))
-        self.emit(
-            t,
-            self.b.call(
-                t, region, Caller(self.ident, self.ip, ua), source, name, req=req, resp=resp, ro=ro, error=error
-            ),
-        )
+        ua = UA_ATTACKER_CLI.format(fields.pop("command", None) or _command(source, name))
+        self.call(t, region, self.attacker(ua), source, name, error=error, **fields)
 
     # ---- the attack ---------------------------------------------------------------------------------------
     def attack(self, t0: int) -> None:
         e = self.e
-        home = e.home_region
-        facts = self.plan.facts
-        facts.update(
+        self.plan.facts.update(
             attack_start=t0,
             attacker_ip=self.ip,
             leaked_access_key_id=self.ci.access_key_id,
             compromised_user=self.ci.name,
             trail_name=e.trail_name,
-            sensitive_bucket="prod-int-payments-data",
+            sensitive_bucket=SENSITIVE_BUCKET,
         )
-        self.api(t0, home, "sts.amazonaws.com", "GetCallerIdentity", command="sts.get-caller-identity")
+        self.api(t0, e.home_region, "sts.amazonaws.com", "GetCallerIdentity", command="sts.get-caller-identity")
         self.note(t0, f"leaked key {self.ci.access_key_id} of {self.ci.name} used from new IP {self.ip}")
         t = self.recon(t0 + 25)
         t = self.stop_logging(t + 60)
@@ -203,24 +164,12 @@ class _Story:
         t += 20
         self.api(t, home, "cloudtrail.amazonaws.com", "StopLogging", req={"name": e.trail_name}, ro=False)
         self.note(t, f"StopLogging on trail {e.trail_name}")
-        # the guard Lambda (EventBridge rule on StopLogging) turns logging back on
+        # An EventBridge rule on StopLogging runs the guard Lambda, which turns logging back on. Its AssumeRole
+        # happened while the trail was stopped, so that is not in the logs.
         fn = e.lambdas["cloudtrail-guard"]
-        # (its AssumeRole happened while the trail was stopped, so it is not in the logs)
         back = t + 85 + int(self.rng.random() * 20)
-        ident = self.b.role(fn.role, fn.name, back, period=3600, offset=0)
-        lam_ip = e.lambda_ips[0]
-        self.emit(
-            back,
-            self.b.call(
-                back,
-                home,
-                Caller(ident, lam_ip, ev.UA_LAMBDA_PY),
-                "cloudtrail.amazonaws.com",
-                "StartLogging",
-                req={"name": e.trail_arn},
-                ro=False,
-            ),
-        )
+        guard = Caller(self.b.role(fn.role, fn.name, back, period=3600, offset=0), e.lambda_ips[0], ev.UA_LAMBDA_PY)
+        self.call(back, home, guard, "cloudtrail.amazonaws.com", "StartLogging", req={"name": e.trail_arn}, ro=False)
         self.plan.cloudtrail_gap = (t, back)
         self.plan.facts["logging_gap"] = (t, back)
         self.note(back, "cloudtrail-guard Lambda restarts logging (StartLogging)")
@@ -229,26 +178,27 @@ class _Story:
     def open_ssh(self, t: int) -> int:
         e = self.e
         region = e.home_region
-        vpc = e.vpcs[region]
         target = e.eni(region, SSH_TARGET)
-        sg = vpc.security_groups["legacy-web-sg"]
-        facts = self.plan.facts
-        facts.update(
+        sg = e.vpcs[region].security_groups["legacy-web-sg"]
+        self.plan.facts.update(
             opened_security_group_id=sg,
             ssh_target_instance_id=target.instance_id,
             ssh_target_private_ip=target.private_ip,
             ssh_target_public_ip=target.public_ip,
         )
-        # the attacker tries SSH first: the security group drops it
-        self.ssh(target, t - 50, 6, accepted=False)
-        self.api(
-            t,
-            region,
-            "ec2.amazonaws.com",
-            "DescribeSecurityGroups",
-            req={"securityGroupSet": {}, "securityGroupIdSet": {"items": [{"groupId": sg}]}, "filterSet": {}},
-        )
+        self.ssh(target, t - 50, 6, accepted=False)  # the attacker tries first: the security group drops it
+        groups = {"securityGroupSet": {}, "securityGroupIdSet": {"items": [{"groupId": sg}]}, "filterSet": {}}
+        self.api(t, region, "ec2.amazonaws.com", "DescribeSecurityGroups", req=groups)
         t += 35
+        self.authorize_ssh(t, region, sg)
+        self.note(t, f"port 22 opened to 0.0.0.0/0 on {sg}")
+        self.ssh(target, t + 40, 25, accepted=True)
+        self.ssh(target, t + 150, 30 * 60, accepted=True)
+        self.note(t + 40, f"SSH from {self.ip} to {target.name} ({target.private_ip}) accepted")
+        return t
+
+    def authorize_ssh(self, t: int, region: str, sg: str) -> None:
+        """`AuthorizeSecurityGroupIngress` as the CLI's `--ip-permissions` form records it."""
         perm = {
             "ipProtocol": "tcp",
             "fromPort": 22,
@@ -258,148 +208,88 @@ class _Story:
             "ipv6Ranges": {},
             "prefixListIds": {},
         }
-        request_id = uuid4(self.rng)
-        resp = {
-            "requestId": request_id,
-            "_return": True,
-            "securityGroupRuleSet": {
-                "items": [
-                    {
-                        "groupOwnerId": e.account,
-                        "groupId": sg,
-                        "securityGroupRuleId": hex_id(self.rng, "sgr-"),
-                        "isEgress": False,
-                        "ipProtocol": "tcp",
-                        "fromPort": 22,
-                        "toPort": 22,
-                        "cidrIpv4": "0.0.0.0/0",
-                    }
-                ]
-            },
+        rule = {
+            "groupOwnerId": self.e.account,
+            "groupId": sg,
+            "securityGroupRuleId": hex_id(self.rng, "sgr-"),
+            "isEgress": False,
+            "ipProtocol": "tcp",
+            "fromPort": 22,
+            "toPort": 22,
+            "cidrIpv4": "0.0.0.0/0",
         }
-        self.emit(
+        request_id = uuid4(self.rng)
+        resp = {"requestId": request_id, "_return": True, "securityGroupRuleSet": {"items": [rule]}}
+        req = {"groupId": sg, "ipPermissions": {"items": [perm]}}
+        ua = UA_ATTACKER_CLI.format("ec2.authorize-security-group-ingress")
+        self.call(
             t,
-            self.b.call(
-                t,
-                region,
-                Caller(self.ident, self.ip, UA_ATTACKER_CLI.format("ec2.authorize-security-group-ingress")),
-                "ec2.amazonaws.com",
-                "AuthorizeSecurityGroupIngress",
-                req={"groupId": sg, "ipPermissions": {"items": [perm]}},
-                resp=resp,
-                ro=False,
-                request_id=request_id,
-            ),
+            region,
+            self.attacker(ua),
+            "ec2.amazonaws.com",
+            "AuthorizeSecurityGroupIngress",
+            req=req,
+            resp=resp,
+            ro=False,
+            request_id=request_id,
         )
-        self.note(t, f"port 22 opened to 0.0.0.0/0 on {sg}")
-        self.ssh(target, t + 40, 25, accepted=True)
-        self.ssh(target, t + 150, 30 * 60, accepted=True)
-        self.note(t + 40, f"SSH from {self.ip} to {target.name} ({target.private_ip}) accepted")
-        return t
 
     def ssh(self, target: Eni, t: int, duration: int, *, accepted: bool) -> None:
         """An SSH connection in flow records, split over the aggregation windows it spans."""
         iface = interface_fields(target, self.e.account)
         sport = 40000 + int(self.rng.random() * 20000)
         out = self.plan.vpcflow[target.region]
+        me, it = self.ip, target.private_ip
         if not accepted:
-            for i in range(2):  # two SYN retries
-                out.append(
-                    record(
-                        iface,
-                        self.ip,
-                        target.private_ip,
-                        sport + i,
-                        22,
-                        6,
-                        2,
-                        120,
-                        t + i * 3,
-                        t + i * 3 + 2,
-                        "REJECT",
-                        2,
-                        False,
-                    )
-                )
+            for i in range(2):  # a SYN and a retry, REJECTed
+                st = t + 3 * i
+                out.append(record(iface, me, it, sport + i, 22, 6, 2, 120, st, st + 2, "REJECT", 2, False))
             return
         end = t + duration
         first = True
         while t < end:
-            chunk_end = min(end, (t // WINDOW + 1) * WINDOW - 1)
-            secs = max(1, chunk_end - t)
-            last = chunk_end == end
+            stop = min(end, (t // WINDOW + 1) * WINDOW - 1)
+            secs = max(1, stop - t)
+            last = stop == end
             pk_in, pk_out = 20 + secs * 3, 18 + secs * 5
-            flags_in = (2 if first else 0) | (1 if last else 0)
+            flags_in = (2 if first else 0) | (1 if last else 0)  # SYN in the first window, FIN in the last
             flags_out = (18 if first else 0) | (1 if last else 0)
+            out.append(record(iface, me, it, sport, 22, 6, pk_in, pk_in * 90, t, stop, "ACCEPT", flags_in, False))
             out.append(
-                record(
-                    iface,
-                    self.ip,
-                    target.private_ip,
-                    sport,
-                    22,
-                    6,
-                    pk_in,
-                    pk_in * 90,
-                    t,
-                    chunk_end,
-                    "ACCEPT",
-                    flags_in,
-                    False,
-                )
+                record(iface, it, me, 22, sport, 6, pk_out, pk_out * 310, t, stop, "ACCEPT", flags_out, True, "8")
             )
-            out.append(
-                record(
-                    iface,
-                    target.private_ip,
-                    self.ip,
-                    22,
-                    sport,
-                    6,
-                    pk_out,
-                    pk_out * 310,
-                    t,
-                    chunk_end,
-                    "ACCEPT",
-                    flags_out,
-                    True,
-                    "8",
-                )
-            )
-            t, first = chunk_end + 1, False
+            t, first = stop + 1, False
 
     def exfiltrate(self, t: int) -> None:
-        e = self.e
         rng = self.rng
-        bucket = e.buckets["prod-int-payments-data"]
+        bucket = self.e.buckets[SENSITIVE_BUCKET]
         region = bucket.region
         self.api(t, region, "s3.amazonaws.com", "ListBuckets", req={"Host": "s3.amazonaws.com"}, command="s3.ls")
-        host = f"{bucket.name}.s3.{region}.amazonaws.com"
         t += 15
+        host = f"{bucket.name}.s3.{region}.amazonaws.com"
+        resources = [{"accountId": self.e.account, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket.name}"}]
+        lister = self.attacker(f"[{UA_ATTACKER_CLI.format('s3.ls')}]")
         for prefix in ("settlements/", "exports/", "chargebacks/"):
             for _ in range(2):
-                self.emit(
+                req = {
+                    "list-type": "2",
+                    "bucketName": bucket.name,
+                    "Host": host,
+                    "prefix": prefix,
+                    "encoding-type": "url",
+                }
+                request_id = alnum(rng, 16).upper()
+                self.call(
                     t,
-                    self.b.call(
-                        t,
-                        region,
-                        Caller(self.ident, self.ip, f"[{UA_ATTACKER_CLI.format('s3.ls')}]"),
-                        "s3.amazonaws.com",
-                        "ListObjects",
-                        req={
-                            "list-type": "2",
-                            "bucketName": bucket.name,
-                            "Host": host,
-                            "prefix": prefix,
-                            "encoding-type": "url",
-                        },
-                        resources=[
-                            {"accountId": e.account, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket.name}"}
-                        ],
-                        data=True,
-                        tls=host,
-                        request_id=alnum(rng, 16).upper(),
-                    ),
+                    region,
+                    lister,
+                    "s3.amazonaws.com",
+                    "ListObjects",
+                    req=req,
+                    resources=resources,
+                    data=True,
+                    tls=host,
+                    request_id=request_id,
                 )
                 t += 2 + int(rng.random() * 5)
         first, n = t + 20, 400 + int(rng.random() * 80)
@@ -411,33 +301,20 @@ class _Story:
             for i in range(20)
         ]
         rng.shuffle(keys)
-        ua = f"[{UA_ATTACKER_SCRIPT}]"
+        script = self.attacker(f"[{UA_ATTACKER_SCRIPT}]")
+        context = {"aws:s3:arn": f"arn:aws:s3:::{bucket.name}"}
         for i in range(n):
-            key = keys[i % len(keys)] if i < len(keys) else f"exports/merchant={i}/cards-2024.parquet"
+            key = keys[i] if i < len(keys) else f"exports/merchant={i}/cards-2024.parquet"
+            size = int(rng.lognormvariate(13, 1))
             self.emit(
                 t,
                 self.b.s3_object(
-                    t,
-                    region,
-                    Caller(self.ident, self.ip, ua),
-                    op="GetObject",
-                    bucket=bucket.name,
-                    key=key,
-                    kms=bucket.kms,
-                    size=int(rng.lognormvariate(13, 1)),
+                    t, region, script, op="GetObject", bucket=bucket.name, key=key, kms=bucket.kms, size=size
                 ),
             )
             if rng.random() < 0.3:
                 self.emit(
-                    t,
-                    self.b.kms_for_service(
-                        t,
-                        region,
-                        self.ident,
-                        "s3.amazonaws.com",
-                        "Decrypt",
-                        context={"aws:s3:arn": f"arn:aws:s3:::{bucket.name}"},
-                    ),
+                    t, self.b.kms_for_service(t, region, self.ident, "s3.amazonaws.com", "Decrypt", context=context)
                 )
             t += int(rng.random() * 3)
         self.plan.facts.update(exfil_get_object_count=n)
@@ -449,31 +326,24 @@ class _Story:
         e = self.e
         target = e.eni(e.regions[-1], SCAN_TARGET)
         iface = interface_fields(target, e.account)
-        src = e.scanner_ip
-        ports = [*range(1, 1025), *HIGH_PORTS]
+        src, dst = e.scanner_ip, target.private_ip
+        ports = [*range(1, 1025), *_DATA_PORTS, *_ADMIN_PORTS, *_WEB_PORTS]
         self.rng.shuffle(ports)
         out = self.plan.vpcflow[target.region]
         sport = 40000 + int(self.rng.random() * 20000)
-        first = t
         for i, port in enumerate(ports):
             st = t + i // 5  # ~5 probes a second
-            if port in (80, 443):
-                out.append(record(iface, src, target.private_ip, sport, port, 6, 2, 84, st, st + 1, "ACCEPT", 6, False))
-                out.append(
-                    record(iface, target.private_ip, src, port, sport, 6, 1, 44, st, st + 1, "ACCEPT", 18, True, "8")
-                )
+            if port in (80, 443):  # open: SYN in, SYN-ACK out
+                out.append(record(iface, src, dst, sport, port, 6, 2, 84, st, st + 1, "ACCEPT", 6, False))
+                out.append(record(iface, dst, src, port, sport, 6, 1, 44, st, st + 1, "ACCEPT", 18, True, "8"))
             else:
-                out.append(record(iface, src, target.private_ip, sport, port, 6, 1, 44, st, st, "REJECT", 2, False))
-        self.plan.facts.update(scanner_ip=src, scan_target_ip=target.private_ip, scan_ports=len(ports))
-        self.note(first, f"port scan of {target.name} from {src}: {len(ports)} ports")
+                out.append(record(iface, src, dst, sport, port, 6, 1, 44, st, st, "REJECT", 2, False))
+        self.plan.facts.update(scanner_ip=src, scan_target_ip=dst, scan_ports=len(ports))
+        self.note(t, f"port scan of {target.name} from {src}: {len(ports)} ports")
 
 
 def _command(source: str, name: str) -> str:
+    """`iam.amazonaws.com` + `ListUsers` -> `iam.list-users`, as the CLI's user agent names it."""
     svc = source.split(".", 1)[0]
     words = "".join("-" + c.lower() if c.isupper() else c for c in name.rstrip("0123456789v")).lstrip("-")
     return f"{svc}.{words}"
-
-
-def story_events(plan: StoryPlan) -> list[tuple[int, dict[str, Any]]]:
-    """All of the story's CloudTrail events in time order (for tests and the demo summary)."""
-    return sorted((p for evs in plan.cloudtrail.values() for p in evs), key=lambda p: p[0])

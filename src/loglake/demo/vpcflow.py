@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from operator import itemgetter
 
 from loglake.demo.base import Context, LogObject
-from loglake.demo.cloudtrail_activity import poisson
+from loglake.demo.cloudtrail_actors import poisson
 from loglake.demo.estate import Eni, Estate
 from loglake.demo.rand import day_path, derive, stamp
 from loglake.demo.rhythm import human_weight
@@ -290,13 +290,13 @@ class Traffic:
         # load balancer to targets: pooled keep-alive connections
         for alb in self.albs:
             for web in self.webs:
-                for _ in range(1 + poisson(rng, 2.5 * s * hw)):
+                for _ in range(poisson(rng, s * (1 + 2.5 * hw))):
                     self.internal(alb, web, 8080, req=self.size(11, 1.2), resp=self.size(13, 1.3), long=True)
         for _ in range(poisson(rng, 110 * s * (0.1 + 0.9 * hw))):
             web, app = rng.choice(self.webs), rng.choice(self.apps)
             self.internal(web, app, 8443, req=self.size(7.5), resp=self.size(8.5))
         for app in self.apps + self.workers:
-            for _ in range(2 + poisson(rng, 2 * s * hw)):
+            for _ in range(poisson(rng, s * (2 + 2 * hw))):
                 self.internal(app, self.db, 5432, req=self.size(9, 1.5), resp=self.size(11, 1.6), long=True)
         for _ in range(poisson(rng, 55 * s * (0.3 + 0.7 * hw))):
             a = rng.choice(self.apps + self.workers)
