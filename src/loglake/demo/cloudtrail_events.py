@@ -125,26 +125,17 @@ class EventBuilder:
         key = ("user", user.name)
         ident = self._idents.get(key)
         if ident is None:
-            ident = {
-                "type": "IAMUser",
-                "principalId": user.user_id,
-                "arn": user.arn,
-                "accountId": self.account,
-                "accessKeyId": user.access_key_id,
-                "userName": user.name,
-            }
+            ident = self.signin_user(user, user.access_key_id)
             self._idents[key] = ident
         return ident
 
-    def signin_user(self, user: IamUser) -> dict[str, Any]:
-        """The identity of a ConsoleLogin record (no access key yet)."""
-        return {
-            "type": "IAMUser",
-            "principalId": user.user_id,
-            "arn": user.arn,
-            "accountId": self.account,
-            "userName": user.name,
-        }
+    def signin_user(self, user: IamUser, access_key_id: str | None = None) -> dict[str, Any]:
+        """An IAM user's identity; a ConsoleLogin record has no access key yet."""
+        ident = {"type": "IAMUser", "principalId": user.user_id, "arn": user.arn, "accountId": self.account}
+        if access_key_id:
+            ident["accessKeyId"] = access_key_id
+        ident["userName"] = user.name
+        return ident
 
     def console_user(self, user: IamUser, since: int) -> dict[str, Any]:
         """An IAM user's console session: a temporary ASIA key and MFA in the session attributes."""
@@ -152,12 +143,7 @@ class EventBuilder:
         ident = self._idents.get(key)
         if ident is None:
             ident = {
-                "type": "IAMUser",
-                "principalId": user.user_id,
-                "arn": user.arn,
-                "accountId": self.account,
-                "accessKeyId": hashed_iam_id("ASIA", 20, self.seed, "console", user.name, since),
-                "userName": user.name,
+                **self.signin_user(user, hashed_iam_id("ASIA", 20, self.seed, "console", user.name, since)),
                 "sessionContext": {
                     "sessionIssuer": {},
                     "webIdFederationData": {},

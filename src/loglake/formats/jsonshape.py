@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import operator
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from itertools import repeat
 from operator import attrgetter
@@ -38,14 +39,16 @@ def _as_text(value: Any) -> str | None:
     return str(value)
 
 
-class Shape:
+class Shape(ABC):
     arrow_type: pa.DataType
 
+    @abstractmethod
     def decoder_type(self) -> Any:
-        raise NotImplementedError
+        """The msgspec type that decodes this shape."""
 
+    @abstractmethod
     def to_arrow(self, values: list[Any]) -> pa.Array:
-        raise NotImplementedError
+        """A column from decoded values (None for absent)."""
 
     def field_spec(self) -> tuple[Any, Any]:
         """(type, default) of a struct field of this shape; absent keys decode as the default."""
