@@ -42,7 +42,7 @@ def reference(source, tmp_path_factory):
 
 
 def _env(**extra: str) -> dict:
-    return {**os.environ, "LOGLAKE_BATCH_OBJECTS": "3", **extra}
+    return {**os.environ, "LOGLAKE_BATCH_OBJECTS": "3", "LOGLAKE_COMMIT_BATCHES": "2", **extra}
 
 
 def _assert_same_as_reference(lake, reference):
@@ -60,7 +60,7 @@ def _assert_same_as_reference(lake, reference):
         "between-table-commits:2",
         "between-table-commits:5",
         "before-ledger:2",
-        "after-ledger:4",
+        "after-ledger:2",
     ],
 )
 def test_killed_at_a_named_point_then_rerun(fault, source, reference, tmp_path):

@@ -16,26 +16,36 @@ from loglake.query import engine
 
 # (what the analyst asks, SQL over the lake); {names} come from the generator's manifest
 STORY_QUERIES = [
-    ("API calls from the attacker IP",
-     "SELECT count(*) FROM cloudtrail_logs WHERE sourceipaddress = '{attacker_ip}'"),
-    ("...with the leaked access key",
-     "SELECT count(*) FROM cloudtrail_logs WHERE useridentity.accesskeyid = '{leaked_access_key_id}'"
-     " AND sourceipaddress = '{attacker_ip}'"),
-    ("AccessDenied errors from the attacker (reconnaissance)",
-     "SELECT count(*) FROM cloudtrail_logs WHERE sourceipaddress = '{attacker_ip}'"
-     " AND (errorcode LIKE '%AccessDenied%' OR errorcode LIKE '%UnauthorizedOperation%')"),
-    ("CloudTrail StopLogging calls",
-     "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'StopLogging'"),
-    ("Security group opened to 0.0.0.0/0",
-     "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'AuthorizeSecurityGroupIngress'"
-     " AND requestparameters LIKE '%0.0.0.0/0%'"),
-    ("S3 GetObject on {sensitive_bucket} from the attacker",
-     "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'GetObject' AND sourceipaddress = '{attacker_ip}'"
-     " AND requestparameters LIKE '%{sensitive_bucket}%'"),
-    ("Accepted SSH flows from the attacker",
-     "SELECT count(*) FROM vpc_flow_logs WHERE srcaddr = '{attacker_ip}' AND dstport = 22 AND action = 'ACCEPT'"),
-    ("Ports probed by the scanner (rejected)",
-     "SELECT count(DISTINCT dstport) FROM vpc_flow_logs WHERE srcaddr = '{scanner_ip}' AND action = 'REJECT'"),
+    ("API calls from the attacker IP", "SELECT count(*) FROM cloudtrail_logs WHERE sourceipaddress = '{attacker_ip}'"),
+    (
+        "...with the leaked access key",
+        "SELECT count(*) FROM cloudtrail_logs WHERE useridentity.accesskeyid = '{leaked_access_key_id}'"
+        " AND sourceipaddress = '{attacker_ip}'",
+    ),
+    (
+        "AccessDenied errors from the attacker (reconnaissance)",
+        "SELECT count(*) FROM cloudtrail_logs WHERE sourceipaddress = '{attacker_ip}'"
+        " AND (errorcode LIKE '%AccessDenied%' OR errorcode LIKE '%UnauthorizedOperation%')",
+    ),
+    ("CloudTrail StopLogging calls", "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'StopLogging'"),
+    (
+        "Security group opened to 0.0.0.0/0",
+        "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'AuthorizeSecurityGroupIngress'"
+        " AND requestparameters LIKE '%0.0.0.0/0%'",
+    ),
+    (
+        "S3 GetObject on {sensitive_bucket} from the attacker",
+        "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'GetObject' AND sourceipaddress = '{attacker_ip}'"
+        " AND requestparameters LIKE '%{sensitive_bucket}%'",
+    ),
+    (
+        "Accepted SSH flows from the attacker",
+        "SELECT count(*) FROM vpc_flow_logs WHERE srcaddr = '{attacker_ip}' AND dstport = 22 AND action = 'ACCEPT'",
+    ),
+    (
+        "Ports probed by the scanner (rejected)",
+        "SELECT count(DISTINCT dstport) FROM vpc_flow_logs WHERE srcaddr = '{scanner_ip}' AND action = 'REJECT'",
+    ),
 ]
 
 
@@ -55,8 +65,10 @@ def demo_command(
     with console.status(f"generating {days} days of logs for a demo estate..."):
         manifest = generate_raw_logs(raw, days=days, seed=seed)
     facts = manifest.to_dict()
-    console.print(f"[bold]raw logs[/bold] in {raw} (AWS S3 key layout): "
-                  + ", ".join(f"{n:,} {source}" for source, n in facts["records"].items()))
+    console.print(
+        f"[bold]raw logs[/bold] in {raw} (AWS S3 key layout): "
+        + ", ".join(f"{n:,} {source}" for source, n in facts["records"].items())
+    )
     summary = run_with_progress(IngestOptions(sources=[str(raw)], lake=lake, workers=workers))
     print_summary(summary, "table")
     con = engine.connect(lake)
@@ -64,7 +76,13 @@ def demo_command(
     for question, sql in STORY_QUERIES:
         value = con.execute(sql.format(**facts)).fetchone()[0]
         rows.append([question.format(**facts), f"{value:,}"])
-    print_table(["what the lake shows", "count"], rows,
-                title=f"the attack: key {facts['leaked_access_key_id']} used from {facts['attacker_ip']}")
-    console.print(f"\nexplore: loglake query --lake {lake} \"SELECT eventname, count(*) FROM cloudtrail_logs "
-                  "GROUP BY ALL ORDER BY 2 DESC LIMIT 10\"", highlight=False)
+    print_table(
+        ["what the lake shows", "count"],
+        rows,
+        title=f"the attack: key {facts['leaked_access_key_id']} used from {facts['attacker_ip']}",
+    )
+    console.print(
+        f'\nexplore: loglake query --lake {lake} "SELECT eventname, count(*) FROM cloudtrail_logs '
+        'GROUP BY ALL ORDER BY 2 DESC LIMIT 10"',
+        highlight=False,
+    )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
@@ -33,17 +36,38 @@ class Reject:
 
 
 @dataclass
+class Part:
+    """One object's decoded rows, not yet Arrow columns.
+
+    Building columns has a fixed cost per call (dozens of Arrow calls per table); CloudTrail delivers many
+    small files, so a batch turns all its parts into one table at once with the format's `to_arrow`.
+    """
+
+    obj: ObjectInfo
+    records: int
+    data: Any  # the format's own decoded form
+
+
+@dataclass
 class Parsed:
-    """A parser's output for one object: rows for its table (with lake columns) and what it could not read."""
+    """A parser's output for one object: its decoded rows, and what it could not read."""
 
     table: str
-    rows: pa.Table | None
+    part: Part | None = None
     rejects: list[Reject] = field(default_factory=list)
     skipped: str | None = None  # why the whole object holds no records by design (e.g. a digest file)
+    to_arrow: Callable[[list[Part]], pa.Table] | None = None
 
     @property
     def records(self) -> int:
-        return 0 if self.rows is None else self.rows.num_rows
+        return 0 if self.part is None else self.part.records
+
+    @property
+    def rows(self) -> pa.Table | None:
+        """This object's rows alone, lake columns included (ingest builds a whole batch at once instead)."""
+        if self.part is None or self.to_arrow is None:
+            return None
+        return self.to_arrow([self.part])
 
 
 class FormatError(Exception):
@@ -51,17 +75,33 @@ class FormatError(Exception):
 
 
 class LogFormat(Protocol):
-    name: str  # the --format value
-    table: str  # the lake table it writes
-    schema: pa.Schema  # the table's full schema, lake columns included
+    NAME: str  # the --format value
+    TABLE: str  # the lake table it writes
+    SCHEMA: pa.Schema  # the table's full schema, lake columns included
 
     def sniff(self, head: bytes, key: str) -> bool:
         """True when the first bytes of the (decompressed) object look like this format."""
         ...
 
     def parse(self, data: bytes, obj: ObjectInfo) -> Parsed:
-        """Parse a whole decompressed object; malformed records become rejects, never exceptions."""
+        """Decode a whole decompressed object; malformed records become rejects, never exceptions."""
         ...
+
+    def to_arrow(self, parts: list[Part]) -> pa.Table:
+        """The table rows, lake columns included, of many objects' parts at once."""
+        ...
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Decoding allocates millions of small acyclic objects; cyclic collections would only rescan them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 _NON_SPACE = re.compile(rb"\S")

@@ -8,7 +8,6 @@ does not name, as JSON, so no field is lost when AWS adds one. Digest files are 
 from __future__ import annotations
 
 import datetime as dt
-import gc
 from typing import Any
 
 import msgspec
@@ -16,9 +15,19 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loglake.formats.base import FormatError, ObjectInfo, Parsed, Reject, first_byte, ip_lists, raw_text
+from loglake.formats.base import (
+    FormatError,
+    ObjectInfo,
+    Parsed,
+    Part,
+    Reject,
+    first_byte,
+    gc_paused,
+    ip_lists,
+    raw_text,
+)
 from loglake.formats.jsonshape import Field, Json, ListOf, MapOf, Str, Struct
-from loglake.lake.columns import TIMESTAMP, append_lake_columns, with_lake_schema
+from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_lake_schema
 
 NAME = "cloudtrail"
 TABLE = "cloudtrail_logs"
@@ -167,18 +176,41 @@ def is_digest(head: bytes, key: str) -> bool:
 
 def parse(data: bytes, obj: ObjectInfo) -> Parsed:
     if is_digest(data[:4096], obj.uri):
-        return Parsed(TABLE, None, skipped="CloudTrail digest file")
+        return Parsed(TABLE, skipped="CloudTrail digest file")
     if not first_byte(data):
-        return Parsed(TABLE, None)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # decoding allocates millions of small acyclic objects; collections would only rescan them
-    try:
+        return Parsed(TABLE)
+    with gc_paused():
         events, unmapped, rows, rejects = _read_events(data)
-        table = _to_table(events, unmapped, rows, obj) if events else None
-    finally:
-        if gc_was_enabled:
-            gc.enable()
-    return Parsed(TABLE, table, rejects)
+    part = Part(obj, len(events), (events, unmapped, rows)) if events else None
+    return Parsed(TABLE, part, rejects, to_arrow=to_arrow)
+
+
+def to_arrow(parts: list[Part]) -> pa.Table:
+    """One table for many objects' events: the per-call cost of building columns is paid once per batch."""
+    events: list[Any] = []
+    unmapped: list[str | None] = []
+    rows: list[int] = []
+    for part in parts:
+        part_events, part_unmapped, part_rows = part.data
+        events += part_events
+        unmapped += part_unmapped
+        rows += part_rows
+    with gc_paused():
+        columns = EVENT.columns(events)
+    names = [f.column for f in EVENT.fields]
+    data = pa.Table.from_arrays([*columns, pa.array(unmapped, pa.string())], names=[*names, UNMAPPED])
+    user = data.column("useridentity").combine_chunks()
+    account = pc.coalesce(data.column("recipientaccountid").combine_chunks(), pc.struct_field(user, "accountid"))
+    return append_lake_columns(
+        data,
+        schema=SCHEMA,
+        origins=Origins.of([p.obj for p in parts], [p.records for p in parts]),
+        time=_event_time(data.column("eventtime").combine_chunks()),
+        account=account,
+        region=data.column("awsregion").combine_chunks(),
+        ips=_source_ips(data.column("sourceipaddress").combine_chunks()),
+        rows=pa.array(rows, pa.int64()),
+    )
 
 
 def _read_events(data: bytes) -> tuple[list[Any], list[str | None], list[int], list[Reject]]:
@@ -260,41 +292,13 @@ def _add_lenient(record: Any, row: int, out: tuple[list[Any], list[str | None], 
     rows.append(row)
 
 
-def _to_table(events: list[Any], unmapped: list[str | None], rows: list[int], obj: ObjectInfo) -> pa.Table:
-    columns = EVENT.columns(events)
-    names = [f.column for f in EVENT.fields]
-    data = pa.Table.from_arrays([*columns, pa.array(unmapped, pa.string())], names=[*names, UNMAPPED])
-    user = data.column("useridentity").combine_chunks()
-    account = pc.coalesce(data.column("recipientaccountid"), pc.struct_field(user, "accountid"))
-    return append_lake_columns(
-        data,
-        schema=SCHEMA,
-        time=_event_time(data.column("eventtime").combine_chunks(), obj),
-        account=account.combine_chunks() if isinstance(account, pa.ChunkedArray) else account,
-        region=data.column("awsregion").combine_chunks(),
-        ips=_source_ips(data.column("sourceipaddress").combine_chunks()),
-        file=obj.uri,
-        rows=pa.array(rows, pa.int64()),
-        default_account=obj.account,
-        default_region=obj.region,
-        ingested_at=obj.ingested_at,
-    )
-
-
-def _event_time(text: pa.Array, obj: ObjectInfo) -> pa.Array:
-    """eventTime as a UTC timestamp; a missing or odd time falls back to the key's day, then to now."""
+def _event_time(text: pa.Array) -> pa.Array:
+    """eventTime as a UTC timestamp; other ISO 8601 spellings are read too; NULL when there is none."""
     parsed = pc.strptime(text, format="%Y-%m-%dT%H:%M:%SZ", unit="us", error_is_null=True).cast(TIMESTAMP)
-    if parsed.null_count:
-        parsed = _fill_odd_times(text, parsed, obj)
+    if parsed.null_count > text.null_count:
+        values = [value or _iso_time(raw) for raw, value in zip(text.to_pylist(), parsed.to_pylist(), strict=True)]
+        parsed = pa.array(values, TIMESTAMP)
     return parsed
-
-
-def _fill_odd_times(text: pa.Array, parsed: pa.Array, obj: ObjectInfo) -> pa.Array:
-    fallback = dt.datetime.combine(obj.day, dt.time(), dt.UTC) if obj.day is not None else obj.ingested_at
-    values = [
-        value or _iso_time(raw) or fallback for raw, value in zip(text.to_pylist(), parsed.to_pylist(), strict=True)
-    ]
-    return pa.array(values, TIMESTAMP)
 
 
 def _iso_time(raw: str | None) -> dt.datetime | None:

@@ -8,8 +8,6 @@ ECS/reject-reason fields; a header field loglake does not know is kept in `unmap
 
 from __future__ import annotations
 
-import datetime as dt
-import io
 import re
 from dataclasses import dataclass
 
@@ -19,8 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from loglake.formats.base import ObjectInfo, Parsed, Reject, ip_lists, raw_text
-from loglake.lake.columns import TIMESTAMP, append_lake_columns, with_lake_schema
+from loglake.formats.base import ObjectInfo, Parsed, Part, Reject, first_byte, ip_lists, raw_text
+from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_lake_schema
 
 NAME = "vpcflow"
 TABLE = "vpc_flow_logs"
@@ -85,8 +83,11 @@ SCHEMA = with_lake_schema(
     [*(pa.field(column_name(name), kind) for name, kind in FIELDS), pa.field(UNMAPPED, pa.string())]
 )
 _NUMERIC = re.compile(r"^-?\d+$")
-# A header line: only field-name tokens (lower-case words joined by '-'); data lines always hold digits or '-'.
-_HEADER_LINE = re.compile(rb"(?m)^[a-z][a-z0-9]*(?:-[a-z0-9]+)*(?: [a-z][a-z0-9]*(?:-[a-z0-9]+)*)*\r?$")
+# A header line holds only field-name tokens (lower-case words joined by '-'). The search starts with a
+# literal newline so the regex engine jumps from line to line instead of trying every byte.
+_TOKEN = rb"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
+_HEADER_LINE = re.compile(_TOKEN + rb"(?: " + _TOKEN + rb")*\r?$")
+_LATER_HEADER_LINE = re.compile(rb"\n(" + _TOKEN + rb"(?: " + _TOKEN + rb")*)\r?(?=\n|\Z)")
 
 
 @dataclass(frozen=True)
@@ -106,43 +107,53 @@ def sniff(head: bytes, key: str) -> bool:
 
 
 def _is_header(line: bytes) -> bool:
-    tokens = line.strip().decode("ascii", errors="replace").split(" ")
-    return bool(tokens) and tokens[0] in FIELD_TYPES and all(_HEADER_LINE.match(t.encode()) for t in tokens)
+    line = line.strip()
+    return bool(_HEADER_LINE.match(line)) and line.split(b" ", 1)[0].decode() in FIELD_TYPES
 
 
 def parse(data: bytes, obj: ObjectInfo, *, default_fields: list[str] | None = None) -> Parsed:
-    segments, rejects = _segments(data, default_fields)
+    rejects: list[Reject] = []
     tables = []
-    for segment in segments:
+    for segment in _segments(data, default_fields):
         table, segment_rejects = _parse_segment(data, segment)
         rejects.extend(segment_rejects)
         if table.num_rows:
             tables.append(table)
     if not tables:
         return Parsed(TABLE, None, rejects)
-    rows = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
-    return Parsed(TABLE, _with_lake_columns(rows, obj), rejects)
+    rows = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    return Parsed(TABLE, Part(obj, rows.num_rows, rows), rejects, to_arrow=to_arrow)
 
 
-def _segments(data: bytes, default_fields: list[str] | None) -> tuple[list[Segment], list[Reject]]:
+def _segments(data: bytes, default_fields: list[str] | None) -> list[Segment]:
     """Cut the object at its header lines; each piece is read with the field order its header names."""
-    headers = [m for m in _HEADER_LINE.finditer(data) if _is_header(m.group())]
+    headers = _header_lines(data)
     segments: list[Segment] = []
-    rejects: list[Reject] = []
-    first_header = headers[0].start() if headers else len(data)
-    if data[:first_header].strip():  # lines before any header: only the default layout can be assumed
-        fields = default_fields or DEFAULT_FORMAT
-        segments.append(Segment(fields, 0, first_header, 1))
-    for i, match in enumerate(headers):
-        end = headers[i + 1].start() if i + 1 < len(headers) else len(data)
-        line_no = data.count(b"\n", 0, match.start()) + 1
-        start = match.end() + 1
-        segments.append(Segment(match.group().decode().strip().split(" "), start, end, line_no + 1))
-    return segments, rejects
+    first_header = headers[0][0] if headers else len(data)
+    if first_byte(data[:first_header]):  # lines before any header: only the default layout can be assumed
+        segments.append(Segment(default_fields or DEFAULT_FORMAT, 0, first_header, 1))
+    for i, (start, end, fields) in enumerate(headers):
+        segment_end = headers[i + 1][0] if i + 1 < len(headers) else len(data)
+        line_no = data.count(b"\n", 0, start) + 1
+        segments.append(Segment(fields, min(end + 1, segment_end), segment_end, line_no + 1))
+    return segments
+
+
+def _header_lines(data: bytes) -> list[tuple[int, int, list[str]]]:
+    """(start, end, fields) of every header line: the first line, and any later line of field names only."""
+    found = []
+    first_end = data.find(b"\n")
+    first_end = len(data) if first_end < 0 else first_end
+    if _is_header(data[:first_end]):
+        found.append((0, first_end, data[:first_end].decode().split()))
+    for match in _LATER_HEADER_LINE.finditer(data, first_end):
+        if _is_header(match.group(1)):
+            found.append((match.start(1), match.end(), match.group(1).decode().split()))
+    return found
 
 
 def _parse_segment(data: bytes, segment: Segment) -> tuple[pa.Table, list[Reject]]:
-    body = data[segment.start : segment.end]
+    body = pa.py_buffer(data)[segment.start : segment.end]  # a view: no copy of the object
     width = len(segment.fields)
     invalid: list[tuple[int, str, str]] = []
 
@@ -160,7 +171,7 @@ def _parse_segment(data: bytes, segment: Segment) -> tuple[pa.Table, list[Reject
         invalid.clear()
         table = _read(body, names, dict.fromkeys(names, _STR), on_invalid_row)
         bad = _non_numeric_rows(table, types)
-    lines = _physical_lines(body, segment.first_line)
+    lines = _physical_lines(data, segment, table.num_rows + len(invalid))
     rejects = [Reject(_line_of(lines, n), reason, raw_text(text)) for n, reason, text in invalid]
     kept = _kept_line_numbers(lines, [n for n, _, _ in invalid])
     if bad.any():
@@ -174,9 +185,9 @@ def _parse_segment(data: bytes, segment: Segment) -> tuple[pa.Table, list[Reject
     return columns.append_column("__row", pa.array(kept, pa.int64())), rejects
 
 
-def _read(body: bytes, names: list[str], types: dict[str, pa.DataType], on_invalid_row) -> pa.Table:
+def _read(body: pa.Buffer, names: list[str], types: dict[str, pa.DataType], on_invalid_row) -> pa.Table:
     return pacsv.read_csv(
-        io.BytesIO(body),
+        pa.BufferReader(body),
         read_options=pacsv.ReadOptions(column_names=names, use_threads=False, block_size=1 << 24),
         parse_options=pacsv.ParseOptions(delimiter=" ", quote_char=False, invalid_row_handler=on_invalid_row),
         convert_options=pacsv.ConvertOptions(column_types=types, null_values=["-"], strings_can_be_null=True),
@@ -199,15 +210,14 @@ def _bad_value_reason(values: dict[str, str | None], fields: list[str], types: d
     return "invalid value"
 
 
-def _physical_lines(body: bytes, first_line: int) -> np.ndarray:
-    """Physical line numbers of the non-blank lines (pyarrow numbers rows without counting blank lines)."""
-    if b"\n\n" not in body and b"\n\r\n" not in body and not body.startswith((b"\n", b"\r\n")):
-        count = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
-        return np.arange(first_line, first_line + count, dtype=np.int64)
-    lines = body.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    return np.array([first_line + i for i, line in enumerate(lines) if line.strip()], dtype=np.int64)
+def _physical_lines(data: bytes, segment: Segment, rows_seen: int) -> np.ndarray:
+    """Physical line numbers of the rows pyarrow saw (it numbers rows without counting blank lines)."""
+    start, end = segment.start, segment.end
+    count = data.count(b"\n", start, end) + (1 if end > start and data[end - 1 : end] != b"\n" else 0)
+    if count == rows_seen:  # no blank line: row i is line first_line + i
+        return np.arange(segment.first_line, segment.first_line + count, dtype=np.int64)
+    lines = data[start:end].split(b"\n")
+    return np.array([segment.first_line + i for i, line in enumerate(lines) if line.strip()], dtype=np.int64)
 
 
 def _line_of(lines: np.ndarray, number: int) -> int:
@@ -248,30 +258,25 @@ def _unmapped_json(unknown: dict[str, pa.ChunkedArray], n: int) -> pa.Array:
     return pa.array([orjson.dumps(r).decode() if r else None for r in rows], _STR)
 
 
-def _with_lake_columns(rows: pa.Table, obj: ObjectInfo) -> pa.Table:
+def to_arrow(parts: list[Part]) -> pa.Table:
+    """Many objects' flow records as one table with the lake columns."""
+    rows = pa.concat_tables([p.data for p in parts]) if len(parts) > 1 else parts[0].data
     account = rows.column("account_id").combine_chunks()
     account = pc.if_else(pc.equal(account, "unknown"), pa.scalar(None, _STR), account)
     ips = ip_lists([rows.column(c).combine_chunks() for c in ("srcaddr", "dstaddr", "pkt_srcaddr", "pkt_dstaddr")])
-    line_numbers = rows.column("__row").combine_chunks()
     return append_lake_columns(
         rows.drop_columns(["__row"]),
         schema=SCHEMA,
-        time=_flow_time(rows, obj),
+        origins=Origins.of([p.obj for p in parts], [p.records for p in parts]),
+        time=_flow_time(rows),
         account=account,
         region=rows.column("region").combine_chunks(),
         ips=ips,
-        file=obj.uri,
-        rows=line_numbers,
-        default_account=obj.account,
-        default_region=obj.region,
-        ingested_at=obj.ingested_at,
+        rows=rows.column("__row").combine_chunks(),
     )
 
 
-def _flow_time(rows: pa.Table, obj: ObjectInfo) -> pa.Array:
-    """The start of the capture window; `end` when `start` was not logged; else the key's day, else now."""
-    seconds = pc.coalesce(rows.column("start"), rows.column("end")).combine_chunks()
-    if seconds.null_count:
-        fallback = dt.datetime.combine(obj.day, dt.time(), dt.UTC) if obj.day else obj.ingested_at
-        seconds = pc.fill_null(seconds, int(fallback.timestamp()))
-    return pc.multiply(seconds.cast(pa.int64()), 1_000_000).cast(pa.timestamp("us")).cast(TIMESTAMP)
+def _flow_time(rows: pa.Table) -> pa.Array:
+    """The start of the capture window, or its `end` when `start` was not logged (NULL when neither was)."""
+    seconds = pc.coalesce(rows.column("start"), rows.column("end")).combine_chunks().cast(pa.int64())
+    return pc.multiply(seconds, 1_000_000).cast(pa.timestamp("us")).cast(TIMESTAMP)

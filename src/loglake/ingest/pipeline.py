@@ -20,10 +20,13 @@ from loglake.lake import catalog as lake_catalog
 from loglake.lake import rejects as rejects_table
 from loglake.lake.ledger import Ledger
 
-# Compressed input per batch: small enough that every worker gets several batches (and memory stays bounded),
-# large enough that each batch writes sizeable Parquet files.
+# Compressed input per batch: small enough that every worker gets several batches and that a batch's decoded
+# records (held until the batch is written) stay well under a gigabyte; large enough for sizeable Parquet files.
 MIN_BATCH_BYTES = 1 << 20
-MAX_BATCH_BYTES = 32 << 20
+MAX_BATCH_BYTES = 8 << 20
+# Results are committed together (one snapshot per table) when this many are waiting or this much time passed.
+COMMIT_BATCHES = int(os.environ.get("LOGLAKE_COMMIT_BATCHES", "16"))
+COMMIT_SECONDS = 10.0
 BATCH_OBJECTS = int(os.environ.get("LOGLAKE_BATCH_OBJECTS", "2000"))  # tests set it low to get many batches
 
 
@@ -74,13 +77,20 @@ def ingest(
         batches.extend(_batches(fresh, ledger, options, target))
         if on_start:
             on_start(sum(len(b.objects) for b in batches), sum(o.size for b in batches for o in b.objects))
+        pending: list[BatchResult] = []
+        last_commit = time.monotonic()
         for result in _run(batches, options.workers):
-            _commit(result, catalog, ledger)
+            pending.append(result)
+            if len(pending) >= COMMIT_BATCHES or time.monotonic() - last_commit >= COMMIT_SECONDS:
+                _commit(pending, catalog, ledger)
+                pending, last_commit = [], time.monotonic()
             summary.add(result)
             if on_progress:
                 on_progress(
                     len(result.objects), sum(o.size for o in result.objects), sum(o.records for o in result.objects)
                 )
+        if pending:
+            _commit(pending, catalog, ledger)
     finally:
         ledger.close()
     summary.seconds = time.perf_counter() - started
@@ -181,11 +191,14 @@ def _take(iterator: Iterator[Batch], n: int) -> list[Batch]:
     return [b for _, b in zip(range(n), iterator, strict=False)]
 
 
-def _commit(result: BatchResult, catalog, ledger: Ledger) -> None:
+def _commit(results: list[BatchResult], catalog, ledger: Ledger) -> None:
+    """One snapshot per table for several batches, then one ledger transaction: few commits, still atomic."""
     faults.point("before-commit")
-    for name, files in result.files.items():
-        lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files, result.batch)
+    tables = sorted({name for result in results for name in result.files})
+    for name in tables:
+        files = {r.batch: r.files[name] for r in results if name in r.files}
+        lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files)
         faults.point("between-table-commits")
     faults.point("before-ledger")
-    ledger.complete(result.batch, result.objects)
+    ledger.complete({r.batch: r.objects for r in results})
     faults.point("after-ledger")

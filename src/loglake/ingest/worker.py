@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
 from loglake.formats import registry
-from loglake.formats.base import FormatError, ObjectInfo, Parsed, Reject, first_byte, raw_text
+from loglake.formats.base import FormatError, ObjectInfo, Parsed, Part, Reject, first_byte, gc_paused, raw_text
 from loglake.ingest.decompress import decompress
 from loglake.ingest.keylayout import facts_from_key
 from loglake.ingest.sources import ObjectRef, SourceError, read_object
@@ -60,26 +61,46 @@ def _table(lake_root: str, name: str) -> Table:
 
 
 def run_batch(batch: Batch) -> BatchResult:
+    with gc_paused():
+        return _run_batch(batch)
+
+
+def _run_batch(batch: Batch) -> BatchResult:
     ingested_at = dt.datetime.now(dt.UTC)
-    rows: dict[str, list[pa.Table]] = {}
+    parts: dict[str, list[Part]] = {}
+    builders: dict[str, Callable[[list[Part]], pa.Table]] = {}
+    rejects: list[pa.Table] = []
     outcomes: list[IngestedObject] = []
     errors: list[str] = []
     for ref in batch.objects:
-        outcome, parsed_tables, error = _ingest_object(ref, batch, ingested_at)
+        outcome, parsed, error = _ingest_object(ref, batch, ingested_at)
         outcomes.append(outcome)
         if error:
             errors.append(error)
-        for name, table in parsed_tables.items():
-            rows.setdefault(name, []).append(table)
+        if parsed is None:
+            continue
+        if parsed.part is not None and parsed.to_arrow is not None:
+            parts.setdefault(parsed.table, []).append(parsed.part)
+            builders[parsed.table] = parsed.to_arrow
+        if parsed.rejects:
+            rejects.append(rejects_table.rejects_table(parsed.rejects, parsed_info(ref, ingested_at), outcome.format))
+    tables = {name: builders[name](table_parts) for name, table_parts in parts.items()}
+    if rejects:
+        tables[rejects_table.TABLE] = pa.concat_tables(rejects)
     files: dict[str, list[DataFile]] = {}
     lake_bytes: dict[str, int] = {}
-    for name, tables in rows.items():
+    for name, data in tables.items():
         if name in batch.skip_tables:
             continue
-        data_files = _write(batch, name, pa.concat_tables(tables))
-        files[name] = data_files
-        lake_bytes[name] = sum(f.file_size_in_bytes for f in data_files)
+        files[name] = _write(batch, name, data)
+        lake_bytes[name] = sum(f.file_size_in_bytes for f in files[name])
     return BatchResult(batch.id, outcomes, files, lake_bytes, errors)
+
+
+def parsed_info(ref: ObjectRef, ingested_at: dt.datetime) -> ObjectInfo:
+    """What the key layout says about an object, for its parser and its lake columns."""
+    facts = facts_from_key(ref.uri)
+    return ObjectInfo(ref.uri, facts.account, facts.region, facts.day, ingested_at)
 
 
 def _write(batch: Batch, name: str, data: pa.Table) -> list[DataFile]:
@@ -91,9 +112,8 @@ def _write(batch: Batch, name: str, data: pa.Table) -> list[DataFile]:
 
 def _ingest_object(
     ref: ObjectRef, batch: Batch, ingested_at: dt.datetime
-) -> tuple[IngestedObject, dict[str, pa.Table], str | None]:
-    facts = facts_from_key(ref.uri)
-    info = ObjectInfo(ref.uri, facts.account, facts.region, facts.day, ingested_at)
+) -> tuple[IngestedObject, Parsed | None, str | None]:
+    info = parsed_info(ref, ingested_at)
 
     def outcome(status: str, fmt: str | None, table: str | None, *counts: int, error: str | None = None):
         records, rejects = (*counts, 0, 0)[:2]
@@ -104,24 +124,19 @@ def _ingest_object(
         raw = read_object(ref, batch.endpoint_url)
     except (OSError, SourceError) as exc:
         message = f"{ref.uri}: cannot read ({exc})"
-        return outcome("error", None, None, error=message), {}, message
+        return outcome("error", None, None, error=message), None, message
     if fingerprint is None:
         fingerprint = hashlib.md5(raw, usedforsecurity=False).hexdigest()  # what S3 reports as a simple ETag
     if ref.uri in batch.known and batch.known[ref.uri] == fingerprint:
-        return outcome("unchanged", None, None), {}, None
+        return outcome("unchanged", None, None), None, None
     data, damage = decompress(raw, ref.uri)
-    parsed, fmt_name = _parse(data, ref, info, batch.forced_format, facts.service)
+    parsed, fmt_name = _parse(data, ref, info, batch.forced_format, facts_from_key(ref.uri).service)
     if damage:
         parsed.rejects.append(Reject(0, damage, f"{len(raw)} bytes in the object; {len(data)} bytes could be read"))
-    tables: dict[str, pa.Table] = {}
-    if parsed.rows is not None and parsed.records:
-        tables[parsed.table] = parsed.rows
-    if parsed.rejects:
-        tables[rejects_table.TABLE] = rejects_table.rejects_table(parsed.rejects, info, fmt_name)
     status = "skipped" if parsed.skipped else ("ingested" if parsed.records or parsed.rejects else "empty")
     table_name = parsed.table if fmt_name else None
     result = outcome(status, fmt_name, table_name, parsed.records, len(parsed.rejects), error=damage or parsed.skipped)
-    return result, tables, damage
+    return result, parsed, damage
 
 
 def _parse(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,31 +110,32 @@ def load_table(catalog: Catalog, name: str) -> Table:
 
 def committed_batches(table: Table) -> set[str]:
     """The ingest batches whose rows this table already holds (recorded in each snapshot's summary)."""
-    found = set()
+    found: set[str] = set()
     for snapshot in table.metadata.snapshots:
         if snapshot.summary is not None and BATCH_PROPERTY in snapshot.summary.additional_properties:
-            found.add(snapshot.summary.additional_properties[BATCH_PROPERTY])
+            found.update(snapshot.summary.additional_properties[BATCH_PROPERTY].split(","))
     return found
 
 
-def commit_data_files(table: Table, files: Iterable[DataFile], batch: str) -> None:
-    """Append already-written data files as one snapshot tagged with the batch; retry on conflicts.
+def commit_data_files(table: Table, files_by_batch: dict[str, list[DataFile]]) -> None:
+    """Append already-written data files of several batches as one snapshot tagged with their ids.
 
-    Writers race on the catalog row: a lost race raises CommitFailedException (or SQLite's lock error),
-    after which the table is reloaded and the same files are appended on top of the winner's snapshot.
-    A batch already present (a retry after an ambiguous failure) is not appended twice.
+    One snapshot for many batches keeps commits (and metadata growth) few. Writers race on the catalog row:
+    a lost race raises CommitFailedException (or SQLite's lock error), after which the table is reloaded and
+    the files are appended on top of the winner's snapshot. Batches already present (a retry after an
+    ambiguous failure, or a take-over of a dead run's batch) are not appended twice.
     """
-    files = list(files)
     for attempt in range(COMMIT_ATTEMPTS):
         try:
-            if batch in committed_batches(table):
+            present = committed_batches(table)
+            todo = {batch: files for batch, files in files_by_batch.items() if batch not in present}
+            if not todo:
                 return
-            with (
-                table.transaction() as tx,
-                tx.update_snapshot(snapshot_properties={BATCH_PROPERTY: batch}).fast_append() as append,
-            ):
-                for data_file in files:
-                    append.append_data_file(data_file)
+            tag = {BATCH_PROPERTY: ",".join(sorted(todo))}
+            with table.transaction() as tx, tx.update_snapshot(snapshot_properties=tag).fast_append() as append:
+                for files in todo.values():
+                    for data_file in files:
+                        append.append_data_file(data_file)
             return
         except (CommitFailedException, OperationalError):
             if attempt == COMMIT_ATTEMPTS - 1:

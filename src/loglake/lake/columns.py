@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from loglake.formats.base import ObjectInfo
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 
@@ -27,41 +31,59 @@ def with_lake_schema(fields: list[pa.Field]) -> pa.Schema:
     return pa.schema([*fields, *LAKE_FIELDS])
 
 
+@dataclass(frozen=True)
+class Origins:
+    """Per row, what is known about the object it came from: file, key-layout account/region, fallback time."""
+
+    file: pa.Array
+    account: pa.Array
+    region: pa.Array
+    ingested_at: pa.Array
+    fallback_time: pa.Array  # the key's day when the layout gives one, else the ingest time
+
+    @classmethod
+    def of(cls, objects: list[ObjectInfo], counts: list[int]) -> Origins:
+        index = pa.array(np.repeat(np.arange(len(objects), dtype=np.int32), counts))
+
+        def spread(values: list, kind: pa.DataType) -> pa.Array:
+            return pa.array(values, kind).take(index)
+
+        return cls(
+            file=spread([o.uri for o in objects], pa.string()),
+            account=spread([o.account for o in objects], pa.string()),
+            region=spread([o.region for o in objects], pa.string()),
+            ingested_at=spread([o.ingested_at for o in objects], TIMESTAMP),
+            fallback_time=spread([_day_start(o) for o in objects], TIMESTAMP),
+        )
+
+
+def _day_start(obj: ObjectInfo) -> dt.datetime:
+    return dt.datetime.combine(obj.day, dt.time(), dt.UTC) if obj.day is not None else obj.ingested_at
+
+
 def append_lake_columns(
     data: pa.Table,
     *,
     schema: pa.Schema,
+    origins: Origins,
     time: pa.Array,
     account: pa.Array | None,
     region: pa.Array | None,
     ips: pa.Array,
-    file: str,
     rows: pa.Array,
-    default_account: str | None,
-    default_region: str | None,
-    ingested_at: dt.datetime,
 ) -> pa.Table:
-    """Add the lake columns to a parser's output, filling account/region from the object key where missing."""
-    n = data.num_rows
-    time = time.cast(TIMESTAMP)
+    """Add the lake columns to parsed rows: what a record lacks (time, account, region) comes from its object."""
+    time = pc.coalesce(time.cast(TIMESTAMP), origins.fallback_time)
     columns = {
         "lake_time": time,
-        "lake_date": pc.cast(time, pa.date32()) if n else pa.array([], pa.date32()),
-        "lake_account": _fill(account, default_account, n),
-        "lake_region": _fill(region, default_region, n),
+        "lake_date": pc.cast(time, pa.date32()),
+        "lake_account": origins.account if account is None else pc.coalesce(account, origins.account),
+        "lake_region": origins.region if region is None else pc.coalesce(region, origins.region),
         "lake_ips": ips,
-        "lake_file": pa.repeat(pa.scalar(file, pa.string()), n),
+        "lake_file": origins.file,
         "lake_row": rows.cast(pa.int64()),
-        "lake_ingested_at": pa.repeat(pa.scalar(ingested_at, TIMESTAMP), n),
+        "lake_ingested_at": origins.ingested_at,
     }
     for name, column in columns.items():
         data = data.append_column(name, column)
     return data.select(schema.names).cast(schema)
-
-
-def _fill(values: pa.Array | None, default: str | None, n: int) -> pa.Array:
-    if values is None:
-        return pa.repeat(pa.scalar(default, pa.string()), n)
-    if default is None:
-        return values
-    return pc.fill_null(values, default)

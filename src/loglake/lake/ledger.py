@@ -107,37 +107,33 @@ class Ledger:
                 )
             return claimed
 
-    def complete(self, batch: str, objects: list[IngestedObject]) -> None:
+    def complete(self, batches: dict[str, list[IngestedObject]]) -> None:
+        """Mark the batches' objects ingested and drop their claims, all in one transaction."""
         now = _now()
         with self._transaction() as db:
-            db.executemany(
-                "INSERT OR REPLACE INTO ingested_objects VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        o.key,
-                        o.size,
-                        o.fingerprint,
-                        batch,
-                        o.format,
-                        o.table,
-                        o.records,
-                        o.rejects,
-                        o.status,
-                        o.error,
-                        now,
-                    )
-                    for o in objects
-                    if o.status != "unchanged"
-                ],
-            )
-            db.execute("DELETE FROM pending_objects WHERE batch = ?", (batch,))
-            db.execute("DELETE FROM pending_batches WHERE batch = ?", (batch,))
-
-    def release(self, batch: str) -> None:
-        """Give up a claim without ingesting (the batch failed before any commit)."""
-        with self._transaction() as db:
-            db.execute("DELETE FROM pending_objects WHERE batch = ?", (batch,))
-            db.execute("DELETE FROM pending_batches WHERE batch = ?", (batch,))
+            for batch, objects in batches.items():
+                db.executemany(
+                    "INSERT OR REPLACE INTO ingested_objects VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    [
+                        (
+                            o.key,
+                            o.size,
+                            o.fingerprint,
+                            batch,
+                            o.format,
+                            o.table,
+                            o.records,
+                            o.rejects,
+                            o.status,
+                            o.error,
+                            now,
+                        )
+                        for o in objects
+                        if o.status != "unchanged"
+                    ],
+                )
+                db.execute("DELETE FROM pending_objects WHERE batch = ?", (batch,))
+                db.execute("DELETE FROM pending_batches WHERE batch = ?", (batch,))
 
     def take_over_abandoned(self) -> list[tuple[str, dict]]:
         """Batches whose run died: this run now owns them (batch id, spec) and must finish them."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from loglake.formats.base import ObjectInfo, Reject
-from loglake.lake.columns import append_lake_columns, with_lake_schema
+from loglake.lake.columns import Origins, append_lake_columns, with_lake_schema
 
 TABLE = "rejects"
 SCHEMA = with_lake_schema(
@@ -23,16 +23,14 @@ def rejects_table(rejects: list[Reject], obj: ObjectInfo, format_name: str | Non
             "raw": pa.array([r.raw for r in rejects], pa.string()),
         }
     )
+    origins = Origins.of([obj], [n])
     return append_lake_columns(
         data,
         schema=SCHEMA,
-        time=pa.array([obj.ingested_at] * n, pa.timestamp("us", tz="UTC")),
+        origins=origins,
+        time=origins.ingested_at,
         account=None,
         region=None,
         ips=pa.array([[]] * n, pa.list_(pa.string())),
-        file=obj.uri,
         rows=pa.array([r.row for r in rejects], pa.int64()),
-        default_account=obj.account,
-        default_region=obj.region,
-        ingested_at=obj.ingested_at,
     )
