@@ -20,3 +20,11 @@ def corpus() -> Path:
 @pytest.fixture
 def lake(tmp_path: Path) -> Path:
     return tmp_path / "lake"
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory):
+    from tests.servers import rclone_s3
+
+    with rclone_s3(tmp_path_factory.mktemp("s3root")) as server:
+        yield server
