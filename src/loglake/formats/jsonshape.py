@@ -18,7 +18,6 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from itertools import repeat
-from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -66,11 +65,13 @@ class Str(Shape):
         return Scalar
 
     def to_arrow(self, values: list[Any]) -> pa.Array:
-        if values.count(None) == len(values):
-            return pa.nulls(len(values), pa.string())
         try:
             return pa.array(values, pa.string())
         except (pa.ArrowTypeError, pa.ArrowInvalid):
+            pass
+        try:  # JSON booleans (readOnly, managementEvent): Arrow's cast writes them as Athena shows them
+            return pa.array(values).cast(pa.string())
+        except (pa.ArrowTypeError, pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return pa.array([_as_text(v) for v in values], pa.string())
 
     def split_known(self, value: Any) -> tuple[Any, Any]:
@@ -133,10 +134,14 @@ class Struct(Shape):
         if None in values:
             absent = self.decoder_type()()  # an all-default struct reads as nulls in every field
             values = [absent if v is None else v for v in values]
-        return [f.shape.to_arrow(list(map(attrgetter(f.key), values))) for f in self.fields]
+        if not values:
+            return [f.shape.to_arrow([]) for f in self.fields]
+        # one pass over the structs, then a transpose: far fewer cache misses than a getattr per field
+        by_field = zip(*map(msgspec.structs.astuple, values), strict=True)
+        return [f.shape.to_arrow(list(column)) for f, column in zip(self.fields, by_field, strict=True)]
 
     def to_arrow(self, values: list[Any]) -> pa.Array:
-        if values.count(None) == len(values):
+        if not any(values):  # decoded structs are always true: only an all-absent column is skipped here
             return pa.nulls(len(values), self.arrow_type)
         mask = pa.array(list(map(operator.is_, values, repeat(None))), pa.bool_())
         return pa.StructArray.from_arrays(self.columns(values), fields=list(self.arrow_type), mask=mask)
