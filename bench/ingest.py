@@ -1,10 +1,11 @@
 """Ingest throughput and footprint, measured against baselines from the same run (the machine is noisy).
 
-    python bench/ingest.py [--days 1] [--scale 1.0] [--workers 2]
+    python bench/ingest.py [--days 1] [--scale 1 5] [--workers 2]
 
-Generates the demo estate's raw logs (CloudTrail + VPC Flow Logs) at the given size, then prints for each
-format: events/s and MB/s of uncompressed input end to end into the lake, peak RSS of the ingest, lake bytes
-vs gzip input bytes, and the ratio to DuckDB reading the same gzip files (explicit columns) as a baseline.
+For each scale, generates the demo estate's raw logs (CloudTrail + VPC Flow Logs), then prints for each format:
+events/s and MB/s of uncompressed input end to end into the lake, lake bytes vs gzip input bytes, the time
+relative to DuckDB reading the same gzip files (explicit columns), and the peak RSS of the largest ingest
+process (the main process or a worker). Several scales show whether memory grows with the input.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -23,38 +23,48 @@ import duckdb
 
 from loglake.demo import generate_raw_logs
 
+# Runs the CLI in a child and reports the peak RSS of it and its workers (ru_maxrss is per process, in KB).
+CLI_WITH_PEAK_RSS = """
+import resource, sys
+from loglake.cli import main
+code = main(sys.argv[1:])
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(f"PEAK_RSS_KB={peak}", file=sys.stderr)
+sys.exit(code)
+"""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--days", type=int, default=1)
-    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--scale", type=float, nargs="+", default=[1.0])
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw"
-        generate_raw_logs(raw, days=args.days, scale=args.scale, workers=2)
-        print(
-            f"{'format':<12} {'events':>10} {'events/s':>10} {'MB/s in':>8} {'lake/gzip':>9} "
-            f"{'vs duckdb':>9} {'peak RSS':>9}"
-        )
-        for service, table in (("CloudTrail", "cloudtrail_logs"), ("vpcflowlogs", "vpc_flow_logs")):
-            files = sorted(p for p in raw.rglob(f"AWSLogs/*/{service}/**/*.gz"))
-            measure(files, table, Path(tmp) / f"lake-{table}", args.workers)
+    print(
+        f"{'scale':>5} {'format':<14} {'events':>10} {'events/s':>10} {'MB/s in':>8} {'lake/gzip':>9} "
+        f"{'vs duckdb':>9} {'peak RSS':>9}"
+    )
+    for scale in args.scale:
+        with tempfile.TemporaryDirectory() as tmp:
+            raw = Path(tmp) / "raw"
+            generate_raw_logs(raw, days=args.days, scale=scale, workers=2)
+            for service, table in (("CloudTrail", "cloudtrail_logs"), ("vpcflowlogs", "vpc_flow_logs")):
+                folder = next(raw.glob(f"AWSLogs/*/{service}"))
+                measure(scale, folder, table, Path(tmp) / f"lake-{table}", args.workers)
 
 
-def measure(files: list[Path], table: str, lake: Path, workers: int) -> None:
+def measure(scale: float, folder: Path, table: str, lake: Path, workers: int) -> None:
+    files = sorted(folder.rglob("*.gz"))
     gzip_bytes = sum(p.stat().st_size for p in files)
     plain_bytes = sum(len(gzip.decompress(p.read_bytes())) for p in files)
-    listing = lake.parent / f"{table}.txt"
-    listing.write_text("\n".join(map(str, files)))
     started = time.perf_counter()
     result = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "loglake",
+            "-c",
+            CLI_WITH_PEAK_RSS,
             "ingest",
-            *map(str, files),
+            str(folder),
             "--lake",
             str(lake),
             "--workers",
@@ -68,11 +78,11 @@ def measure(files: list[Path], table: str, lake: Path, workers: int) -> None:
     )
     seconds = time.perf_counter() - started
     summary = json.loads(result.stdout)["tables"][table]
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    peak_mb = int(result.stderr.rsplit("PEAK_RSS_KB=", 1)[1].split()[0]) / 1024
     baseline = duckdb_seconds(files, table)
     events = summary["records"]
     print(
-        f"{table:<12.12} {events:>10,} {events / seconds:>10,.0f} {plain_bytes / seconds / 1e6:>8.1f} "
+        f"{scale:>5g} {table:<14} {events:>10,} {events / seconds:>10,.0f} {plain_bytes / seconds / 1e6:>8.1f} "
         f"{summary['lake_bytes'] / gzip_bytes:>9.2f} {seconds / baseline:>8.1f}x {peak_mb:>7.0f}MB"
     )
 

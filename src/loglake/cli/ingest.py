@@ -32,7 +32,7 @@ def ingest_command(
         typer.Option(
             "--format",
             "-f",
-            help="A log format to force (" + ", ".join(sorted(registry.FORMATS)) + "), and/or the summary's "
+            help="A log format to force (" + ", ".join(sorted(registry.formats())) + "), and/or the summary's "
             "output format (table, json, jsonl, csv). Repeatable: --format vpcflow --format json.",
         ),
     ] = None,
@@ -59,10 +59,10 @@ def _split_formats(values: list[str]) -> tuple[str | None, str]:
     for value in values:
         if value in OUTPUT_FORMATS:
             output = value
-        elif value in registry.FORMATS:
+        elif value in registry.formats():
             log_format = value
         else:
-            known = ", ".join([*sorted(registry.FORMATS), *OUTPUT_FORMATS])
+            known = ", ".join([*sorted(registry.formats()), *OUTPUT_FORMATS])
             raise typer.BadParameter(f"unknown format {value!r}; use one of: {known}", param_hint="--format")
     return log_format, output
 

@@ -31,6 +31,7 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "cloudtrail"
 TABLE = "cloudtrail_logs"
+KEY_SERVICES = ("cloudtrail", "cloudtrail-digest")  # the AWSLogs/<account>/<service>/ folders it is delivered to
 
 S = Str()
 J = Json()

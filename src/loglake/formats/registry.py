@@ -1,38 +1,62 @@
-"""The known formats, and how an object's format is decided: the AWS key layout first, then its content."""
+"""The known formats, and how an object's format is decided: the AWS key layout first, then its content.
+
+Every module of this package that defines `NAME` is a format (see `base.LogFormat`); a new format needs no
+edit here. Modules set `SNIFF_ORDER` when their sniff must run before a more general one (lower runs first).
+"""
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from functools import cache
 from types import ModuleType
 
-from loglake.formats import cloudtrail, vpcflow
+import pyarrow as pa
 
-FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (cloudtrail, vpcflow)}
-# the service folder of the AWS key layout (AWSLogs/<account>/<service>/...) -> format
-SERVICE_FORMATS = {"cloudtrail": "cloudtrail", "cloudtrail-digest": "cloudtrail", "vpcflowlogs": "vpcflow"}
+import loglake.formats as package
 
 
 class UnknownFormatError(ValueError):
     pass
 
 
+@cache
+def formats() -> dict[str, ModuleType]:
+    found = []
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        if hasattr(module, "NAME") and hasattr(module, "sniff"):
+            found.append(module)
+    found.sort(key=lambda m: (getattr(m, "SNIFF_ORDER", 100), m.NAME))
+    return {m.NAME: m for m in found}
+
+
+def service_formats() -> dict[str, list[str]]:
+    """The service folder of the AWS key layout (AWSLogs/<account>/<service>/...) -> candidate formats."""
+    mapping: dict[str, list[str]] = {}
+    for module in formats().values():
+        for service in getattr(module, "KEY_SERVICES", ()):
+            mapping.setdefault(service.lower(), []).append(module.NAME)
+    return mapping
+
+
 def get(name: str) -> ModuleType:
     try:
-        return FORMATS[name]
+        return formats()[name]
     except KeyError:
-        raise UnknownFormatError(f"unknown format {name!r}; known formats: {', '.join(sorted(FORMATS))}") from None
+        known = ", ".join(sorted(formats()))
+        raise UnknownFormatError(f"unknown format {name!r}; known formats: {known}") from None
 
 
 def detect(head: bytes, key: str, service: str | None = None) -> ModuleType | None:
-    """The format of an object: its content must agree with the key layout's service, else content decides."""
-    hinted = SERVICE_FORMATS.get((service or "").lower())
-    if hinted and FORMATS[hinted].sniff(head, key):
-        return FORMATS[hinted]
-    for module in FORMATS.values():
+    """The format of an object: formats the key layout names are tried first, then every format by content."""
+    hinted = [formats()[n] for n in service_formats().get((service or "").lower(), [])]
+    for module in [*hinted, *formats().values()]:
         if module.sniff(head, key):
             return module
     return None
 
 
-def tables() -> dict[str, object]:
+def tables() -> dict[str, pa.Schema]:
     """Every lake table a format writes, with its schema."""
-    return {m.TABLE: m.SCHEMA for m in FORMATS.values()}
+    return {m.TABLE: m.SCHEMA for m in formats().values()}

@@ -22,6 +22,7 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "vpcflow"
 TABLE = "vpc_flow_logs"
+KEY_SERVICES = ("vpcflowlogs",)  # the AWSLogs/<account>/<service>/ folders it is delivered to
 
 _INT, _BIG, _STR = pa.int32(), pa.int64(), pa.string()
 # (field name in the log format, Athena type), in the order of the AWS table and then of the field table

@@ -148,7 +148,7 @@ def _parse(
     module = registry.get(forced) if forced else registry.detect(data[:65536], ref.uri, service)
     if module is None:
         reason = (
-            "unrecognised format: not one of " + ", ".join(sorted(registry.FORMATS)) + " (use --format to force one)"
+            "unrecognised format: not one of " + ", ".join(sorted(registry.formats())) + " (use --format to force one)"
         )
         return Parsed(rejects_table.TABLE, None, [Reject(0, reason, raw_text(data))]), None
     try:
