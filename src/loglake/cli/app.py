@@ -12,6 +12,7 @@ from rich.console import Console
 from loglake.formats.registry import UnknownFormatError
 from loglake.ingest.sources import SourceError
 from loglake.lake.catalog import LakeError
+from loglake.query.dialects import DialectError
 from loglake.query.engine import QueryError
 
 app = typer.Typer(
@@ -24,7 +25,7 @@ app = typer.Typer(
 console = Console()
 console_err = Console(stderr=True)
 
-USER_ERRORS = (LakeError, SourceError, UnknownFormatError, QueryError, FileNotFoundError, PermissionError)
+USER_ERRORS = (LakeError, SourceError, UnknownFormatError, QueryError, DialectError, FileNotFoundError, PermissionError)
 
 OUTPUT_FORMATS = ("table", "json", "jsonl", "csv")
 

@@ -7,22 +7,33 @@ from typing import Annotated
 import pyarrow as pa
 import typer
 
-from loglake.cli.app import LakeOption, OutputOption, app, check_output_format, default_lake
+from loglake.cli.app import LakeOption, OutputOption, app, check_output_format, console, default_lake
 from loglake.cli.output import human_bytes, print_rows
 from loglake.lake import catalog as lake_catalog
-from loglake.query import engine
+from loglake.query import dialects, engine
 
 
 @app.command("query")
 def query_command(
-    sql: Annotated[str, typer.Argument(help="SQL (DuckDB dialect) over the lake tables.")],
+    sql: Annotated[str, typer.Argument(help="SQL over the lake tables (DuckDB dialect unless --dialect).")],
     lake: LakeOption = None,  # type: ignore[assignment]
     fmt: OutputOption = "table",
+    dialect: Annotated[
+        str,
+        typer.Option("--dialect", help="The SQL's dialect: duckdb, athena (Trino), trino or spark; translated."),
+    ] = "duckdb",
+    show_sql: Annotated[
+        bool, typer.Option("--show-sql", help="Print the DuckDB SQL that would run; run nothing.")
+    ] = False,
 ) -> None:
     """Run SQL over the lake; a filter on lake_time reads only the days it needs."""
     check_output_format(fmt)
-    con = engine.connect(lake or default_lake())
-    print_rows(engine.run(con, sql).rows, fmt)
+    translated = dialects.to_duckdb(sql, dialect)
+    if show_sql:
+        console.file.write(translated + "\n")
+        return
+    con = engine.connect(lake or default_lake(), dialect=dialect)
+    print_rows(engine.run(con, translated).rows, fmt)
 
 
 @app.command("tables")

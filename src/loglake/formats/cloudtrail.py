@@ -31,6 +31,15 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "cloudtrail"
 TABLE = "cloudtrail_logs"
+# Names the AWS Athena docs use: the partition-projection table, and partition columns as lake expressions
+ATHENA_TABLES = ("cloudtrail_logs_pp",)
+ATHENA_COLUMNS = {
+    "region": "lake_region",
+    "year": "strftime(lake_date, '%Y')",
+    "month": "strftime(lake_date, '%m')",
+    "day": "strftime(lake_date, '%d')",
+    "timestamp": "strftime(lake_date, '%Y/%m/%d')",
+}
 KEY_SERVICES = ("cloudtrail", "cloudtrail-digest")  # the AWSLogs/<account>/<service>/ folders it is delivered to
 
 S = Str()

@@ -22,6 +22,13 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "vpcflow"
 TABLE = "vpc_flow_logs"
+# Names the AWS Athena docs use: their table names, and partition columns as lake expressions
+ATHENA_TABLES = ("test_table_vpclogs", "test_table_vpclogs_parquet", "vpc_flow_logs_parquet")
+ATHENA_COLUMNS = {
+    "date": "lake_date",
+    "day": "strftime(lake_date, '%Y/%m/%d')",
+    "hour": "strftime(lake_time, '%H')",
+}
 KEY_SERVICES = ("vpcflowlogs",)  # the AWSLogs/<account>/<service>/ folders it is delivered to
 
 _INT, _BIG, _STR = pa.int32(), pa.int64(), pa.string()

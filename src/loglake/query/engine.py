@@ -11,6 +11,7 @@ import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.table import Table
 
+from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
 
 EXTENSIONS = ("avro", "iceberg")  # avro first: iceberg reads manifests with it
@@ -36,16 +37,51 @@ def _extension_path(name: str) -> str:
     return str(found[-1])
 
 
-def connect(lake: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A DuckDB connection with one view per lake table."""
+def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with one view per lake table (and the formats' extra views).
+
+    With `dialect="athena"` the connection also resolves names the AWS Athena documentation uses: its
+    table names (`test_table_vpclogs`, `cloudtrail_logs_pp`, ...) and partition columns (`date`, `day`,
+    `region`, ...), as views in an `athena` schema searched first.
+    """
     catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
     con = duckdb.connect(config={"threads": threads} if threads else {})
     for name in EXTENSIONS:
         con.execute(f"LOAD '{_extension_path(name)}'")
     con.execute("SET TimeZone = 'UTC'")
-    for name in lake_catalog.table_names(catalog):
+    tables = lake_catalog.table_names(catalog)
+    for name in tables:
         register_table(con, name, lake_catalog.load_table(catalog, name))
+    modules = [m for m in registry.formats().values() if m.TABLE in tables]
+    for module in modules:
+        for view, sql in getattr(module, "VIEWS", {}).items():
+            con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {sql}')
+    if dialect in ("athena", "trino"):
+        _athena_views(con, modules)
     return con
+
+
+def _athena_views(con: duckdb.DuckDBPyConnection, modules: list) -> None:
+    """Views named and shaped as in the AWS Athena docs: their partition columns computed from lake columns."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS athena")
+    for module in modules:
+        existing = {row[0] for row in con.execute(f'DESCRIBE main."{module.TABLE}"').fetchall()}
+        extra = [
+            f'{sql} AS "{name}"' for name, sql in getattr(module, "ATHENA_COLUMNS", {}).items() if name not in existing
+        ]
+        select = ", ".join(["*", *extra])
+        views = getattr(module, "VIEWS", {})
+        names = {
+            module.TABLE: module.TABLE,
+            **{view: view for view in views},
+            **dict.fromkeys(getattr(module, "ATHENA_TABLES", ()), module.TABLE),
+        }
+        for name, source in names.items():
+            schema, _, table = name.rpartition(".")
+            schema = schema or "athena"
+            con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            con.execute(f'CREATE OR REPLACE VIEW "{schema}"."{table}" AS SELECT {select} FROM main."{source}"')
+    con.execute("SET search_path = 'athena,main'")
 
 
 def register_table(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> None:
