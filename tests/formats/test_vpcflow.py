@@ -107,3 +107,15 @@ def test_unknown_header_field_is_kept_in_unmapped():
 def test_other_content_is_not_sniffed_as_flow_logs():
     assert not vpcflow.sniff(b'{"Records": []}', "x.json")
     assert not vpcflow.sniff(b"http 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188", "x.log")
+
+
+def test_numbers_too_large_for_their_column_are_rejected_not_fatal():
+    good = b"2 111122223333 eni-0a 10.0.0.5 10.0.0.6 443 51000 6 10 840 1700000000 1700000060 ACCEPT OK\n"
+    huge_port = b"2 111122223333 eni-0a 10.0.0.5 10.0.0.6 99999999999 51000 6 10 840 1700000000 1700000060 ACCEPT OK\n"
+    huge_bytes = b"2 111122223333 eni-0a 10.0.0.5 10.0.0.6 443 51000 6 10 99999999999999999999 1 2 ACCEPT OK\n"
+    parsed = parse(HEADER + good + huge_port + huge_bytes)
+    assert parsed.records == 1
+    assert parsed.rows.num_rows == 1
+    reasons = {r.row: r.reason for r in parsed.rejects}
+    assert reasons[3] == "field 'srcport' is out of range for int32: 99999999999"
+    assert reasons[4].startswith("field 'bytes'")

@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     command = typer.main.get_command(app)
     args = argv if argv is not None else sys.argv[1:]
     try:
-        command.main(args=args, prog_name="loglake", standalone_mode=False)
+        # without standalone mode, click returns the code of a typer.Exit instead of raising it
+        code = command.main(args=args, prog_name="loglake", standalone_mode=False)
     except typer.Exit as done:
         return done.exit_code
     except typer.Abort:
@@ -30,12 +31,12 @@ def main(argv: list[str] | None = None) -> int:
         command.main(args=["--help"], prog_name="loglake", standalone_mode=False)
         return 0
     except click_exceptions.ClickException as error:
-        console_err.print(f"error: {error.format_message()}", highlight=False, markup=False)
+        console_err.print(f"error: {error.format_message()}", highlight=False, markup=False, soft_wrap=True)
         return 1
     except USER_ERRORS as error:
-        console_err.print(f"error: {error}", highlight=False, markup=False)
+        console_err.print(f"error: {error}", highlight=False, markup=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         console_err.print("interrupted")
         return 130
-    return 0
+    return code if isinstance(code, int) else 0

@@ -19,13 +19,14 @@ from rich.progress import (
 from loglake.cli.app import OUTPUT_FORMATS, LakeOption, app, console, console_err, default_lake
 from loglake.cli.output import human_bytes, print_table
 from loglake.formats import registry
-from loglake.ingest.pipeline import IngestOptions, ingest
+from loglake.ingest.pipeline import IngestOptions, ingest, vpc_format_fields
 from loglake.ingest.summary import Summary
 
 
 @app.command("ingest")
 def ingest_command(
     sources: Annotated[list[str], typer.Argument(help="Files, folders (recursive) or s3://bucket/prefix.")],
+    *,
     lake: LakeOption = None,  # type: ignore[assignment]
     formats: Annotated[
         list[str] | None,
@@ -40,15 +41,27 @@ def ingest_command(
     endpoint_url: Annotated[
         str | None, typer.Option("--endpoint-url", help="S3-compatible endpoint (credentials: AWS chain).")
     ] = None,
+    vpc_format: Annotated[
+        str | None,
+        typer.Option(
+            "--vpc-format",
+            help="Field order of VPC flow log lines that have no header (CloudWatch Logs deliveries, headerless "
+            "files): the flow log's LogFormat, e.g. '${version} ${account-id} ${interface-id} ...', or plain "
+            "space-separated field names. Default: the 14 fields of the v2 default format.",
+        ),
+    ] = None,
 ) -> None:
     """Read AWS logs (plain, gzip, zstd; format sniffed per object) into the lake, exactly once."""
     log_format, output = _split_formats(formats or [])
+    if vpc_format is not None:
+        vpc_format_fields(vpc_format)  # a bad field name fails before any work
     options = IngestOptions(
         sources=list(sources),
         lake=lake or default_lake(),
         forced_format=log_format,
         workers=workers,
         endpoint_url=endpoint_url,
+        vpc_format=vpc_format,
     )
     summary = run_with_progress(options)
     print_summary(summary, output)

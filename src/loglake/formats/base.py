@@ -50,17 +50,45 @@ class Part:
 
 @dataclass
 class Parsed:
-    """A parser's output for one object: its decoded rows, and what it could not read."""
+    """A parser's output for one object: its decoded rows, and what it could not read.
+
+    A carrier format (CloudWatch Logs subscription payloads, exports) holds messages of other formats: it
+    returns its own table's result here and the other tables' results in `extra`, one `Parsed` per table
+    (or per builder), each with its own `to_arrow`. The ingest worker collects them all.
+    """
 
     table: str
     part: Part | None = None
     rejects: list[Reject] = field(default_factory=list)
     skipped: str | None = None  # why the whole object holds no records by design (e.g. a digest file)
     to_arrow: Callable[[list[Part]], pa.Table] | None = None
+    extra: list[Parsed] = field(default_factory=list)  # results for other tables from the same object
 
     @property
     def records(self) -> int:
+        """Records for this result's own table (see `total_records` for a carrier's other tables too)."""
         return 0 if self.part is None else self.part.records
+
+    def results(self) -> list[Parsed]:
+        """This result and every other table's result from the same object."""
+        return [self, *(r for extra in self.extra for r in extra.results())]
+
+    @property
+    def total_records(self) -> int:
+        return sum(r.records for r in self.results())
+
+    @property
+    def total_rejects(self) -> int:
+        return sum(len(r.rejects) for r in self.results())
+
+    @property
+    def primary_table(self) -> str:
+        """The table holding most of the object's records (this result's own table on a tie or when empty)."""
+        best = self
+        for result in self.results():
+            if result.records > best.records:
+                best = result
+        return best.table
 
     @property
     def rows(self) -> pa.Table | None:

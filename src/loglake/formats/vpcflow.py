@@ -90,7 +90,8 @@ def column_name(field: str) -> str:
 SCHEMA = with_lake_schema(
     [*(pa.field(column_name(name), kind) for name, kind in FIELDS), pa.field(UNMAPPED, pa.string())]
 )
-_NUMERIC = re.compile(r"^-?\d+$")
+_NUMERIC = re.compile(r"^-?\d{1,19}$")
+_LIMITS = {_INT: float(2**31 - 1), _BIG: 9.2e18}  # compared as float64: just under each type's maximum
 # A header line holds only field-name tokens (lower-case words joined by '-'). The search starts with a
 # literal newline so the regex engine jumps from line to line instead of trying every byte.
 _TOKEN = rb"[a-z][a-z0-9]*(?:-[a-z0-9]+)*"
@@ -203,18 +204,26 @@ def _read(body: pa.Buffer, names: list[str], types: dict[str, pa.DataType], on_i
 
 
 def _non_numeric_rows(table: pa.Table, types: dict[str, pa.DataType]) -> np.ndarray:
+    """Rows with a value that is not a number, or too large for its column's type."""
     bad = np.zeros(table.num_rows, dtype=bool)
     for name, kind in types.items():
         if kind != _STR:
-            ok = pc.fill_null(pc.match_substring_regex(table.column(name), _NUMERIC.pattern), True)
-            bad |= ~ok.to_numpy(zero_copy_only=False)
+            column = table.column(name)
+            ok = pc.fill_null(pc.match_substring_regex(column, _NUMERIC.pattern), True).to_numpy(zero_copy_only=False)
+            numbers = pc.cast(pc.if_else(pa.array(ok), column, pa.scalar(None, _STR)), pa.float64())
+            ok &= pc.fill_null(pc.less_equal(pc.abs(numbers), _LIMITS[kind]), True).to_numpy(zero_copy_only=False)
+            bad |= ~ok
     return bad
 
 
 def _bad_value_reason(values: dict[str, str | None], fields: list[str], types: dict[str, pa.DataType]) -> str:
     for (name, value), field in zip(values.items(), fields, strict=True):
-        if types[name] != _STR and value is not None and not _NUMERIC.match(value):
+        if types[name] == _STR or value is None:
+            continue
+        if not _NUMERIC.match(value):
             return f"field {field!r} must be a number or '-', found {value[:40]!r}"
+        if abs(float(value)) > _LIMITS[types[name]]:
+            return f"field {field!r} is out of range for {types[name]}: {value[:40]}"
     return "invalid value"
 
 

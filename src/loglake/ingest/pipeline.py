@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import concurrent.futures as cf
+import difflib
 import multiprocessing
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from loglake.formats import registry
+from loglake.formats import registry, vpcflow
 from loglake.ingest import faults
 from loglake.ingest.sources import ObjectRef, list_objects
 from loglake.ingest.summary import Summary
@@ -37,6 +39,35 @@ class IngestOptions:
     forced_format: str | None = None
     workers: int = 2
     endpoint_url: str | None = None
+    vpc_format: str | None = None  # the flow log's LogFormat, for VPC flow lines that come without a header
+
+    @property
+    def vpc_fields(self) -> list[str] | None:
+        return vpc_format_fields(self.vpc_format) if self.vpc_format is not None else None
+
+
+class VpcFormatError(registry.UnknownFormatError):
+    """A --vpc-format string names a field VPC Flow Logs does not have."""
+
+
+_LOG_FORMAT_TOKEN = re.compile(r"\$\{([^}]*)\}|(\S+)")
+
+
+def vpc_format_fields(text: str) -> list[str]:
+    """The field order of a VPC flow log format: AWS's `${version} ${account-id} ...` or plain names."""
+    fields = [(m[1] if m[1] is not None else m[2]).strip() for m in _LOG_FORMAT_TOKEN.finditer(text)]
+    if not fields:
+        raise VpcFormatError("--vpc-format is empty: give the flow log's fields, e.g. '${version} ${account-id} ...'")
+    for name in fields:
+        if name not in vpcflow.FIELD_TYPES:
+            close = difflib.get_close_matches(name, vpcflow.FIELD_TYPES, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = ", ".join(vpcflow.FIELD_TYPES)
+            raise VpcFormatError(f"unknown VPC flow log field {name!r} in --vpc-format{hint}; fields: {known}")
+    repeated = sorted({f for f in fields if fields.count(f) > 1})
+    if repeated:
+        raise VpcFormatError(f"field {repeated[0]!r} appears more than once in --vpc-format")
+    return fields
 
 
 ProgressHook = Callable[[int, int, int], None]  # (objects done, bytes done, records done)
@@ -62,6 +93,8 @@ def ingest(
 ) -> Summary:
     if options.forced_format:
         registry.get(options.forced_format)  # a wrong --format fails before any work
+    if options.vpc_format is not None:
+        vpc_format_fields(options.vpc_format)  # and so does a wrong --vpc-format
     started = time.perf_counter()
     objects = plan(options)
     ensure_tables(options.lake)
@@ -119,6 +152,7 @@ def _batches(
         spec = {
             "forced_format": options.forced_format,
             "endpoint_url": options.endpoint_url,
+            "vpc_fields": options.vpc_fields,  # a take-over re-parses with the same field order
             "objects": {ref.uri: [ref.size, ref.etag] for ref, _ in group},
         }
         claimed = ledger.claim(batch_id, list(by_key), spec)
@@ -130,6 +164,7 @@ def _batches(
             lake_root=str(options.lake),
             forced_format=options.forced_format,
             endpoint_url=options.endpoint_url,
+            vpc_fields=options.vpc_fields,
             known={k: by_key[k][1] for k in claimed if by_key[k][1] is not None},
         )
 
@@ -165,6 +200,7 @@ def _resumed_batches(ledger: Ledger, catalog, options: IngestOptions) -> Iterato
             lake_root=str(options.lake),
             forced_format=spec.get("forced_format"),
             endpoint_url=spec.get("endpoint_url") or options.endpoint_url,
+            vpc_fields=spec.get("vpc_fields"),  # the format of the run that claimed the batch, not this run's
             known={k: fp for k, (_, fp) in known.items()},
             skip_tables=committed,
         )

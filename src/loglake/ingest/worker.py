@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import inspect
 import os
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,6 +38,7 @@ class Batch:
     lake_root: str
     forced_format: str | None = None
     endpoint_url: str | None = None
+    vpc_fields: list[str] | None = None  # --vpc-format: the field order of VPC flow lines without a header
     known: dict[str, str | None] = field(default_factory=dict)  # key -> fingerprint already in the lake
     skip_tables: set[str] = field(default_factory=set)  # tables that already hold this batch (a take-over)
 
@@ -67,8 +70,9 @@ def run_batch(batch: Batch) -> BatchResult:
 
 def _run_batch(batch: Batch) -> BatchResult:
     ingested_at = dt.datetime.now(dt.UTC)
-    parts: dict[str, list[Part]] = {}
-    builders: dict[str, Callable[[list[Part]], pa.Table]] = {}
+    # parts are grouped by (table, builder): a carrier format's parts for a table may need another builder
+    # than the table's own format, and each builder turns only the parts it knows into rows
+    parts: dict[tuple[str, Callable[[list[Part]], pa.Table]], list[Part]] = {}
     rejects: list[pa.Table] = []
     outcomes: list[IngestedObject] = []
     errors: list[str] = []
@@ -79,12 +83,17 @@ def _run_batch(batch: Batch) -> BatchResult:
             errors.append(error)
         if parsed is None:
             continue
-        if parsed.part is not None and parsed.to_arrow is not None:
-            parts.setdefault(parsed.table, []).append(parsed.part)
-            builders[parsed.table] = parsed.to_arrow
-        if parsed.rejects:
-            rejects.append(rejects_table.rejects_table(parsed.rejects, parsed_info(ref, ingested_at), outcome.format))
-    tables = {name: builders[name](table_parts) for name, table_parts in parts.items()}
+        object_rejects: list[Reject] = []
+        for result in parsed.results():  # the object's own table, then a carrier's other tables
+            if result.part is not None and result.to_arrow is not None:
+                parts.setdefault((result.table, result.to_arrow), []).append(result.part)
+            object_rejects.extend(result.rejects)
+        if object_rejects:
+            rejects.append(rejects_table.rejects_table(object_rejects, parsed_info(ref, ingested_at), outcome.format))
+    built: dict[str, list[pa.Table]] = {}
+    for (name, build), table_parts in parts.items():
+        built.setdefault(name, []).append(build(table_parts))
+    tables = {name: pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0] for name, pieces in built.items()}
     if rejects:
         tables[rejects_table.TABLE] = pa.concat_tables(rejects)
     files: dict[str, list[DataFile]] = {}
@@ -130,18 +139,20 @@ def _ingest_object(
     if ref.uri in batch.known and batch.known[ref.uri] == fingerprint:
         return outcome("unchanged", None, None), None, None
     data, damage = decompress(raw, ref.uri)
-    parsed, fmt_name = _parse(data, ref, info, batch.forced_format, facts_from_key(ref.uri).service)
+    parsed, fmt_name = _parse(data, ref, info, batch, facts_from_key(ref.uri).service)
     if damage:
         parsed.rejects.append(Reject(0, damage, f"{len(raw)} bytes in the object; {len(data)} bytes could be read"))
-    status = "skipped" if parsed.skipped else ("ingested" if parsed.records or parsed.rejects else "empty")
-    table_name = parsed.table if fmt_name else None
-    result = outcome(status, fmt_name, table_name, parsed.records, len(parsed.rejects), error=damage or parsed.skipped)
+    records, rejects = parsed.total_records, parsed.total_rejects
+    status = "skipped" if parsed.skipped else ("ingested" if records or rejects else "empty")
+    table_name = parsed.primary_table if fmt_name else None
+    result = outcome(status, fmt_name, table_name, records, rejects, error=damage or parsed.skipped)
     return result, parsed, damage
 
 
 def _parse(
-    data: bytes, ref: ObjectRef, info: ObjectInfo, forced: str | None, service: str | None
+    data: bytes, ref: ObjectRef, info: ObjectInfo, batch: Batch, service: str | None
 ) -> tuple[Parsed, str | None]:
+    forced = batch.forced_format
     if not first_byte(data):
         module = registry.get(forced) if forced else None
         return Parsed(module.TABLE if module else rejects_table.TABLE, None), forced
@@ -152,6 +163,18 @@ def _parse(
         )
         return Parsed(rejects_table.TABLE, None, [Reject(0, reason, raw_text(data))]), None
     try:
-        return module.parse(data, info), module.NAME
+        return module.parse(data, info, **_parse_options(module, batch)), module.NAME
     except FormatError as error:
         return Parsed(module.TABLE, None, [Reject(0, f"not {module.NAME}: {error}", raw_text(data))]), module.NAME
+
+
+def _parse_options(module, batch: Batch) -> dict:
+    """Run options a format's `parse` takes: the --vpc-format field order for formats that read flow lines."""
+    if batch.vpc_fields and _takes(module.parse, "default_fields"):
+        return {"default_fields": list(batch.vpc_fields)}
+    return {}
+
+
+@cache
+def _takes(function: Callable, name: str) -> bool:
+    return name in inspect.signature(function).parameters
