@@ -186,3 +186,12 @@ def test_truncated_document_is_one_reject_with_the_reason():
     assert parsed.records == 0
     assert len(parsed.rejects) == 1
     assert parsed.rejects[0].reason.startswith("invalid JSON")
+
+
+def test_invalid_utf8_in_keys_is_a_reject_not_a_crash():
+    lines = parse(orjson.dumps(EVENT) + b'\n{"\xff\xfe": 1}\n')
+    assert lines.records == 1
+    assert [r.row for r in lines.rejects] == [2]
+    document = parse(b'{"Records": [{"\xff\xfe": 1}]}')
+    assert document.records == 0
+    assert document.rejects[0].reason.startswith("invalid JSON")

@@ -234,7 +234,7 @@ def _read_events(data: bytes) -> tuple[list[Any], list[str | None], list[int], l
             return _whole(records if records is not None else [_decode_event(data)])
     except msgspec.ValidationError:
         return _lenient_document(data)  # a key or a type the fast decoder does not know
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
         if "trailing characters" not in str(error):
             return [], [], [], [Reject(0, f"invalid JSON: {error}", raw_text(data))]
         return _json_lines(data)
@@ -286,7 +286,7 @@ def _json_lines(data: bytes) -> tuple[list[Any], list[str | None], list[int], li
                     _add_lenient(inner, number, out)
             else:
                 _add_lenient(record, number, out)
-        except msgspec.DecodeError as error:
+        except (msgspec.DecodeError, UnicodeDecodeError) as error:  # msgspec raises the latter for bad UTF-8 keys
             rejects.append(Reject(number, f"invalid JSON: {error}", raw_text(line)))
     return out
 

@@ -1,14 +1,16 @@
 """Typed shapes for JSON log records: one declaration gives the fast decoder, the Arrow type and the columns.
 
-A shape is declared once as a tree of `Str`, `Json`, `Struct`, `ListOf` and `MapOf` nodes with the column name
-and the JSON key of each field. From it come:
+A shape is declared once as a tree of `Str`, `Int`, `Json`, `Text`, `Struct`, `ListOf` and `MapOf` nodes with the
+column name and the JSON key of each field. From it come:
 
 - a msgspec type that decodes known records at C speed and refuses any key it does not know, so that a record
   with a new field falls back to the lenient path instead of losing the field;
 - the Arrow type of the column (Athena's types: strings, structs, arrays, maps; nested JSON kept as text);
 - `to_arrow`, turning decoded values into a column without a per-field Python branch on the hot path;
 - `split_known`, the lenient path: it matches keys without regard to case (as Athena's JSON SerDe does) and
-  returns what the shape does not name, so the caller can keep it in an `unmapped` JSON column.
+  returns what the shape does not name, so the caller can keep it in an `unmapped` JSON column;
+- `read_json_lines`, reading a newline-delimited JSON object (WAF, Route 53 Resolver) with both paths, every
+  record numbered by its physical line and every unreadable line a reject.
 """
 
 from __future__ import annotations
@@ -16,16 +18,20 @@ from __future__ import annotations
 import operator
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from itertools import repeat
-from typing import Any
+from dataclasses import dataclass, field
+from itertools import chain, islice, repeat
+from typing import Annotated, Any
 
 import msgspec
+import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from loglake.formats.base import Reject, raw_text
+
 Scalar = str | bool | int | float | None
+_FEW_FIELDS = 6
 _ERROR_PATH = re.compile(r"at `\$((?:\.[A-Za-z0-9_$@:-]+|\[\d+\])+)`")
 
 
@@ -56,6 +62,12 @@ class Shape(ABC):
     def split_known(self, value: Any) -> tuple[Any, Any]:
         """(the part of a plain JSON value this shape reads, the part it does not; None when nothing)."""
         return value, None
+
+    has_extras = False  # whether a struct inside declares `extras` (keys decoded but kept out of the columns)
+
+    def unknown_of(self, value: Any) -> Any:
+        """For a strictly decoded value: its `extras`, as `split_known` would report them (None when none)."""
+        return None
 
 
 class Str(Shape):
@@ -105,6 +117,54 @@ class Json(Shape):
         return pc.if_else(absent, pa.scalar(None, pa.string()), raws.cast(pa.string()))
 
 
+class Text(Json):
+    """A string column that also takes nested JSON: OpenX's JSON SerDe keeps an array or object as its JSON text.
+
+    Athena declares some list-valued WAF fields as `string` (`excludedrules`, `oversizefields`); a JSON string
+    value is stored as the string itself, anything else as compact JSON text.
+    """
+
+    def to_arrow(self, values: list[Any]) -> pa.Array:
+        texts = super().to_arrow(values)
+        quoted = pc.fill_null(pc.starts_with(texts, '"'), False)
+        if not pc.any(quoted).as_py():
+            return texts
+        return pa.array([msgspec.json.decode(t) if t and t[0] == '"' else t for t in texts.to_pylist()], pa.string())
+
+
+class Int(Shape):
+    """A JSON integer as an Athena `int`/`bigint` column.
+
+    A string of digits is read as its number, as OpenX's JSON SerDe casts it (Route 53 Resolver writes `srcport`
+    as a string). A value out of the column's range, a fraction or any other text is refused, so the lenient
+    path keeps it in `unmapped` instead of losing it.
+    """
+
+    def __init__(self, arrow_type: pa.DataType | None = None):
+        arrow_type = pa.int64() if arrow_type is None else arrow_type
+        self.arrow_type = arrow_type
+        high = 2 ** (arrow_type.bit_width - 1) - 1
+        digits = len(str(high)) - 1  # every string of this many digits fits the column
+        self._type = (
+            Annotated[int, msgspec.Meta(ge=-high - 1, le=high)]
+            | Annotated[str, msgspec.Meta(pattern=rf"\A-?[0-9]{{1,{digits}}}\Z")]
+        )
+
+    def decoder_type(self) -> Any:
+        return self._type
+
+    def to_arrow(self, values: list[Any]) -> pa.Array:
+        try:
+            return pa.array(values, self.arrow_type)
+        except (pa.ArrowTypeError, pa.ArrowInvalid):
+            return pa.array([int(v) if isinstance(v, str) else v for v in values], self.arrow_type)
+
+    def split_known(self, value: Any) -> tuple[Any, Any]:
+        if isinstance(value, dict | list):
+            return None, value
+        return value, None
+
+
 @dataclass(frozen=True)
 class Field:
     column: str
@@ -113,21 +173,53 @@ class Field:
 
 
 class Struct(Shape):
-    def __init__(self, name: str, fields: list[Field]):
+    """A JSON object with named fields, as an Arrow struct (or, at the top, as a table's columns).
+
+    `extras` are keys a source is known to write that the table has no column for (WAF's `customerConfig`):
+    the strict decoder accepts them (as raw JSON), so such records stay on the fast path, and `unknown_of`
+    gives them back for the `unmapped` column exactly as the lenient path would have kept them.
+    `null_is_absent` (see `treat_null_as_absent`): a key the shape does not name whose value is null is
+    dropped instead of kept in `unmapped` (Athena's JSON SerDe reads null and absent alike).
+    """
+
+    def __init__(self, name: str, fields: list[Field], extras: tuple[str, ...] = ()):
         self.name = name
         self.fields = fields
+        self.extras = tuple(extras)
+        self.null_is_absent = False
         self.arrow_type = pa.struct([pa.field(f.column, f.shape.arrow_type) for f in fields])
         self._by_lower_key = {f.key.lower(): f for f in fields}
         self._type: Any = None
+        self._children_with_extras = [f for f in fields if f.shape.has_extras]
+        self.has_extras = bool(self.extras or self._children_with_extras)
 
     def decoder_type(self) -> Any:
         if self._type is None:
             self._type = msgspec.defstruct(
                 self.name,
-                [(f.key, *f.shape.field_spec()) for f in self.fields],
+                [
+                    *((f.key, *f.shape.field_spec()) for f in self.fields),
+                    *((key, msgspec.Raw, msgspec.Raw()) for key in self.extras),
+                ],
                 forbid_unknown_fields=True,
             )
         return self._type
+
+    def unknown_of(self, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        out: dict[str, Any] = {}
+        for key in self.extras:
+            raw = getattr(value, key)
+            if raw:  # the key was there (an absent key decodes as an empty Raw)
+                item = orjson.loads(bytes(raw))
+                if item is not None or not self.null_is_absent:
+                    out[key] = item
+        for f in self._children_with_extras:
+            inner = f.shape.unknown_of(getattr(value, f.key))
+            if inner is not None:
+                out[f.key] = inner
+        return out or None
 
     def columns(self, values: list[Any]) -> list[pa.Array]:
         """One Arrow array per field, for a list of decoded structs (None allowed)."""
@@ -136,8 +228,12 @@ class Struct(Shape):
             values = [absent if v is None else v for v in values]
         if not values:
             return [f.shape.to_arrow([]) for f in self.fields]
+        if len(self.fields) <= _FEW_FIELDS:  # small structs (headers, labels): a getattr per field is cheaper
+            return [f.shape.to_arrow(list(map(operator.attrgetter(f.key), values))) for f in self.fields]
         # one pass over the structs, then a transpose: far fewer cache misses than a getattr per field
         by_field = zip(*map(msgspec.structs.astuple, values), strict=True)
+        if self.extras:  # the extras come last: zip builds columns lazily, so theirs are never built
+            by_field = islice(by_field, len(self.fields))
         return [f.shape.to_arrow(list(column)) for f, column in zip(self.fields, by_field, strict=True)]
 
     def to_arrow(self, values: list[Any]) -> pa.Array:
@@ -154,7 +250,8 @@ class Struct(Shape):
         for key, item in value.items():
             field = self._by_lower_key.get(key.lower())
             if field is None or field.key in known:
-                unknown[key] = item
+                if item is not None or not self.null_is_absent:
+                    unknown[key] = item
                 continue
             inner_known, inner_unknown = field.shape.split_known(item)
             known[field.key] = inner_known
@@ -180,19 +277,24 @@ class ListOf(Shape):
     def __init__(self, item: Shape):
         self.item = item
         self.arrow_type = pa.list_(item.arrow_type)
+        self.has_extras = item.has_extras
+
+    def unknown_of(self, value: Any) -> list[Any] | None:
+        if not value:
+            return None
+        items = [self.item.unknown_of(v) for v in value]
+        return items if any(i is not None for i in items) else None
 
     def decoder_type(self) -> Any:
         return list[self.item.decoder_type() | None]
 
     def to_arrow(self, values: list[Any]) -> pa.Array:
-        offsets = [0]
-        flat: list[Any] = []
-        for v in values:
-            if v:
-                flat.extend(v)
-            offsets.append(len(flat))
-        mask = pa.array([v is None for v in values], pa.bool_())
-        return pa.ListArray.from_arrays(pa.array(offsets, pa.int32()), self.item.to_arrow(flat), mask=mask)
+        lists = [v or () for v in values]
+        offsets = np.zeros(len(lists) + 1, dtype=np.int32)
+        np.cumsum(np.fromiter(map(len, lists), dtype=np.int32, count=len(lists)), out=offsets[1:])
+        flat = list(chain.from_iterable(lists))  # C-level loops: no Python step per row
+        mask = pa.array(list(map(operator.is_, values, repeat(None))), pa.bool_()) if None in values else None
+        return pa.ListArray.from_arrays(pa.array(offsets), self.item.to_arrow(flat), mask=mask)
 
     def split_known(self, value: Any) -> tuple[Any, Any]:
         if not isinstance(value, list):
@@ -223,6 +325,17 @@ class MapOf(Shape):
         if not isinstance(value, dict):
             return None, value
         return value, None
+
+
+def treat_null_as_absent(shape: Shape) -> Shape:
+    """Set `null_is_absent` on every struct of a shape tree (returns the shape, for use in its declaration)."""
+    if isinstance(shape, Struct):
+        shape.null_is_absent = True
+        for f in shape.fields:
+            treat_null_as_absent(f.shape)
+    elif isinstance(shape, ListOf):
+        treat_null_as_absent(shape.item)
+    return shape
 
 
 def _error_path(message: str) -> list[str | int]:
@@ -256,3 +369,69 @@ def _move(known: Any, unknown: dict[str, Any], path: list[str | int]) -> bool:
             return False
     target[str(last)] = value
     return True
+
+
+@dataclass
+class Records:
+    """Records decoded from an object, with their unmapped JSON, their positions, and what could not be read."""
+
+    records: list[Any] = field(default_factory=list)
+    unmapped: list[str | None] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+
+    def add_lenient(self, shape: Struct, record: Any, row: int, raw: bytes) -> None:
+        """A record the strict decoder refused: what the shape can hold, the rest kept as unmapped JSON."""
+        if not isinstance(record, dict):
+            self.rejects.append(Reject(row, "record is not a JSON object", raw_text(raw)))
+            return
+        decoded, rest = shape.convert(record)
+        self.records.append(decoded)
+        self.unmapped.append(orjson.dumps(rest).decode() if rest else None)
+        self.rows.append(row)
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def read_json_lines(shape: Struct, data: bytes) -> Records:
+    """Newline-delimited JSON objects of one shape; each record's row is its physical line number.
+
+    Every line is tried with the strict decoder first (C speed, refuses unknown keys), then with the lenient
+    path; a line that is not JSON, or not an object, becomes a reject with its line number and a reason.
+    """
+    decode = _lines_decoder(shape)
+    extras = shape.unknown_of if shape.has_extras else None
+    out = Records()
+    records, unmapped, rows = out.records, out.unmapped, out.rows
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
+    for number, line in enumerate(data.split(b"\n"), 1):
+        try:
+            records.append(decode(line))
+        except msgspec.ValidationError:
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError as error:
+                out.rejects.append(Reject(number, f"invalid JSON: {error}", raw_text(line)))
+                continue
+            out.add_lenient(shape, record, number, line)
+            continue
+        except (msgspec.DecodeError, UnicodeDecodeError) as error:  # msgspec reports a non-UTF-8 key this way
+            if line.strip():
+                out.rejects.append(Reject(number, f"invalid JSON: {error}", raw_text(line)))
+            continue
+        if extras is None:
+            unmapped.append(None)
+        else:
+            found = extras(records[-1])
+            unmapped.append(None if found is None else orjson.dumps(found).decode())
+        rows.append(number)
+    return out
+
+
+def _lines_decoder(shape: Struct) -> Any:
+    decoder = getattr(shape, "_line_decoder", None)
+    if decoder is None:
+        decoder = shape._line_decoder = msgspec.json.Decoder(shape.decoder_type()).decode
+    return decoder
