@@ -174,3 +174,29 @@ def ip_lists(columns: list[pa.Array]) -> pa.ListArray:
         counts += keep.to_numpy(zero_copy_only=False).astype(np.int32)
     offsets = np.concatenate([[0], np.cumsum(counts, dtype=np.int32)]).astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), values.filter(keep_all))
+
+
+def ip_lists_by_row(n: int, rows: pa.Array, values: pa.Array) -> pa.ListArray:
+    """Per row (0..n-1), the distinct IP literals among (row, value) pairs, in the order the pairs are given.
+
+    The counterpart of `base.ip_lists` for fields holding a variable number of addresses per record (an
+    X-Forwarded-For list, DNS answers); values are trimmed, and anything not an IPv4/IPv6 literal is dropped.
+    """
+    values = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    keep = pc.fill_null(pc.match_substring_regex(values, IP_PATTERN), False)
+    owners = rows.cast(pa.int64()).filter(keep).to_numpy()
+    values = values.filter(keep)
+    if len(owners) > 1 and (owners[1:] < owners[:-1]).any():
+        order = np.argsort(owners, kind="stable")
+        owners, values = owners[order], values.take(pa.array(order))
+    if len(owners) > 1 and (owners[1:] == owners[:-1]).any():  # rows with several: keep each address once
+        several = np.flatnonzero(np.bincount(owners, minlength=n)[owners] > 1)
+        codes = pc.dictionary_encode(values.take(pa.array(several))).indices.to_numpy().astype(np.int64)
+        _, firsts = np.unique(owners[several] * (int(codes.max()) + 1) + codes, return_index=True)
+        keep_pair = np.ones(len(owners), dtype=bool)
+        keep_pair[several] = False
+        keep_pair[several[firsts]] = True
+        owners, values = owners[keep_pair], values.filter(pa.array(keep_pair))
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(owners, minlength=n), out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), values)

@@ -26,8 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from loglake.formats.base import ObjectInfo, Parsed, Part, Reject, raw_text
-from loglake.formats.waf import ip_lists_by_row
+from loglake.formats.base import ObjectInfo, Parsed, Part, Reject, ip_lists_by_row, raw_text
 from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_lake_schema
 
 NAME = "cloudfront"

@@ -15,9 +15,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loglake.formats.base import ObjectInfo, Parsed, Part, first_byte, gc_paused
+from loglake.formats.base import ObjectInfo, Parsed, Part, first_byte, gc_paused, ip_lists_by_row
 from loglake.formats.jsonshape import Field, Int, ListOf, Str, Struct, read_json_lines, treat_null_as_absent
-from loglake.formats.waf import ip_lists_by_row
 from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_lake_schema
 
 NAME = "route53"
