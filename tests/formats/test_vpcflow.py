@@ -119,3 +119,11 @@ def test_numbers_too_large_for_their_column_are_rejected_not_fatal():
     reasons = {r.row: r.reason for r in parsed.rejects}
     assert reasons[3] == "field 'srcport' is out of range for int32: 99999999999"
     assert reasons[4].startswith("field 'bytes'")
+
+
+def test_lines_that_are_not_utf8_are_rejected_and_the_rest_read():
+    good = b"2 111122223333 eni-0a 10.0.0.5 10.0.0.6 443 51000 6 10 840 1700000000 1700000060 ACCEPT OK\n"
+    broken = b"2 111122223333 eni-\xff\xfe 10.0.0.5 10.0.0.6 443 51000 6 10 840 1700000000 1700000060 ACCEPT OK\n"
+    parsed = parse(HEADER + good + broken + good)
+    assert [r["lake_row"] for r in parsed.rows.to_pylist()] == [2, 4]
+    assert [(r.row, r.reason) for r in parsed.rejects] == [(3, "line is not valid UTF-8")]

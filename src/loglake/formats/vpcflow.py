@@ -178,7 +178,10 @@ def _parse_segment(data: bytes, segment: Segment) -> tuple[pa.Table, list[Reject
         bad = np.zeros(table.num_rows, dtype=bool)
     except pa.ArrowInvalid:  # a non-number where a number must be: read as text, reject those rows only
         invalid.clear()
-        table = _read(body, names, dict.fromkeys(names, _STR), on_invalid_row)
+        try:
+            table = _read(body, names, dict.fromkeys(names, _STR), on_invalid_row)
+        except pa.ArrowInvalid:  # bytes that are not UTF-8: reject those lines, read the others
+            return _without_invalid_utf8(data, segment)
         bad = _non_numeric_rows(table, types)
     lines = _physical_lines(data, segment, table.num_rows + len(invalid))
     rejects = [Reject(_line_of(lines, n), reason, raw_text(text)) for n, reason, text in invalid]
@@ -192,6 +195,21 @@ def _parse_segment(data: bytes, segment: Segment) -> tuple[pa.Table, list[Reject
         kept = kept[~bad]
     columns = _to_columns(table, segment.fields)
     return columns.append_column("__row", pa.array(kept, pa.int64())), rejects
+
+
+def _without_invalid_utf8(data: bytes, segment: Segment) -> tuple[pa.Table, list[Reject]]:
+    """Blank out the lines that are not UTF-8 (rejecting them) and parse the rest; line numbers stay true."""
+    lines = data[segment.start : segment.end].split(b"\n")
+    rejects = []
+    for i, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+        except UnicodeDecodeError:
+            rejects.append(Reject(segment.first_line + i, "line is not valid UTF-8", raw_text(line)))
+            lines[i] = b""
+    clean = b"\n".join(lines)
+    table, more = _parse_segment(clean, Segment(segment.fields, 0, len(clean), segment.first_line))
+    return table, sorted([*rejects, *more], key=lambda r: r.row)
 
 
 def _read(body: pa.Buffer, names: list[str], types: dict[str, pa.DataType], on_invalid_row) -> pa.Table:
