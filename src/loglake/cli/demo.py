@@ -46,6 +46,17 @@ STORY_QUERIES = [
         "Ports probed by the scanner (rejected)",
         "SELECT count(DISTINCT dstport) FROM vpc_flow_logs WHERE srcaddr = '{scanner_ip}' AND action = 'REJECT'",
     ),
+    (
+        "Web requests from the attacker blocked by WAF",
+        "SELECT count(*) FROM waf_logs WHERE httprequest.clientip = '{attacker_ip}' AND action = 'BLOCK'",
+    ),
+    ("Scanner requests seen at the ALB", "SELECT count(*) FROM alb_access_logs WHERE client_ip = '{scanner_ip}'"),
+    (
+        "S3 access-log GETs on {sensitive_bucket} from the attacker",
+        "SELECT count(*) FROM s3_access_logs WHERE remoteip = '{attacker_ip}' AND operation = 'REST.GET.OBJECT'"
+        " AND bucket_name = '{sensitive_bucket}'",
+    ),
+    ("DNS queries for {bad_domain}", "SELECT count(*) FROM r53_rlogs WHERE query_name LIKE '{bad_domain}%'"),
 ]
 
 
@@ -63,7 +74,7 @@ def demo_command(
     for folder in (raw, lake):  # a demo starts clean: new logs are generated for a new time window
         shutil.rmtree(folder, ignore_errors=True)
     with console.status(f"generating {days} days of logs for a demo estate..."):
-        manifest = generate_raw_logs(raw, days=days, seed=seed)
+        manifest = generate_raw_logs(raw, days=days, seed=seed, workers=workers)
     facts = manifest.to_dict()
     console.print(
         f"[bold]raw logs[/bold] in {raw} (AWS S3 key layout): "

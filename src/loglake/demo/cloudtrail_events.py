@@ -295,8 +295,14 @@ class EventBuilder:
         size: int = 0,
         vpce: str | None = None,
         error: tuple[str, str] | None = None,
+        request_id: str | None = None,
+        host_id: str | None = None,
     ) -> Event:
-        """An S3 data event on an object (GetObject, PutObject, HeadObject) with its Object and Bucket resources."""
+        """An S3 data event on an object (GetObject, PutObject, HeadObject) with its Object and Bucket resources.
+
+        `request_id` and `host_id` (x-amz-id-2) default to new random ones; a request planned for the server
+        access logs too passes its own.
+        """
         host = f"{bucket}.s3.{region}.amazonaws.com"
         put = op == "PutObject"
         resp = None
@@ -316,7 +322,7 @@ class EventBuilder:
             "bytesTransferredIn": size if put else 0,
             "SSEApplied": "SSE_KMS" if kms else "Default_SSE_S3",
             "AuthenticationMethod": "AuthHeader",
-            "x-amz-id-2": base64.b64encode(self.rng.randbytes(57)).decode(),
+            "x-amz-id-2": host_id or base64.b64encode(self.rng.randbytes(57)).decode(),
             "bytesTransferredOut": 0 if put or op == "HeadObject" or error else size,
         }
         resources = [
@@ -338,7 +344,7 @@ class EventBuilder:
             data=True,
             tls=host,
             vpce=vpce,
-            request_id=alnum(self.rng, 16).upper(),
+            request_id=request_id or alnum(self.rng, 16).upper(),
         )
 
     def kms_for_service(

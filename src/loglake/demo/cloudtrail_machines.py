@@ -1,7 +1,8 @@
 """The machines of one region in the trail: agents, apps, Lambdas, monitoring and the AWS services themselves.
 
 They run around the clock: SSM agents report every five minutes, apps read and write S3 through the VPC's
-gateway endpoint (private source IP, `vpcEndpointId`) with the KMS calls S3 makes on their behalf, EC2 and
+gateway endpoint (private source IP, `vpcEndpointId`) with the KMS calls S3 makes on their behalf (the
+payments bucket's requests come from `s3plan`, shared with its server access logs), EC2 and
 Lambda assume roles when credentials are due (`AWSService` identities), Grafana polls CloudWatch, and
 Secrets Manager rotates a secret every night (`AwsServiceEvent`).
 """
@@ -12,6 +13,7 @@ import hashlib
 from typing import Any
 
 from loglake.demo import cloudtrail_events as ev
+from loglake.demo import s3plan
 from loglake.demo.cloudtrail_actors import (
     EC2_KEY_PERIOD,
     LAMBDA_KEY_PERIOD,
@@ -21,7 +23,7 @@ from loglake.demo.cloudtrail_actors import (
     next_boundary,
 )
 from loglake.demo.cloudtrail_events import Caller
-from loglake.demo.estate import Bucket, Eni
+from loglake.demo.estate import SENSITIVE_BUCKET, Bucket, Eni
 from loglake.demo.rand import hex_id
 
 
@@ -29,10 +31,13 @@ class Machines(RegionActors):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         s, n = self.share, len(self.instances)
+        self.s3_pairs = self._s3_access_pairs()
+        # the payments bucket's requests are planned (`s3plan`): the rest of the apps' S3 calls stay random
+        every = len(self._s3_access_pairs(planned=True)) or 1
         self.activities = [
             (12.0 * n, 0.0, self.ssm_heartbeat),
             (6.0 * n, 0.0, self.ssm_associations),
-            (620.0 * s, 0.75, self.app_s3),
+            (620.0 * s * len(self.s3_pairs) / every, 0.75, self.app_s3),
             (80.0 * s, 0.5, self.lambda_s3),
             (55.0 * s, 0.4, self.secrets),
             (75.0 * s, 0.6, self.app_kms),
@@ -42,11 +47,12 @@ class Machines(RegionActors):
         self.tables = self.e.tables[self.region]
         self.apps = [e for e in self.instances if e.kind in ("app", "worker")] or self.instances
         self.grafana = next((e for e in self.instances if e.kind == "worker"), self.instances[0])
-        self.s3_pairs = self._s3_access_pairs()
+        self.payments = self.e.buckets[SENSITIVE_BUCKET]
         self.ssm_info = {e.eni_id: self._ssm_info(e) for e in self.instances}
 
     def bucket(self, b0: int, span: int) -> None:
         super().bucket(b0, span)
+        self.planned_s3(b0, span)
         self.credential_refreshes(b0, span)
         self.nightly_rotation(b0, span)
 
@@ -78,10 +84,13 @@ class Machines(RegionActors):
         self.api(t, self.instance(eni, t, ev.UA_SSM_AGENT), "ssm.amazonaws.com", "ListInstanceAssociations", req=req)
 
     # ---- S3 and the KMS calls S3 makes -------------------------------------------------------------------------
-    def _s3_access_pairs(self) -> list[tuple[Eni, Bucket, bool]]:
-        """(instance, bucket, writes?) for every instance whose role may read or write a bucket of the region."""
+    def _s3_access_pairs(self, *, planned: bool = False) -> list[tuple[Eni, Bucket, bool]]:
+        """(instance, bucket, writes?) for every instance whose role may read or write a bucket of the region
+        (with `planned`, also the payments bucket, whose requests `planned_s3` emits)."""
         pairs = []
         for bucket in (b for b in self.e.buckets.values() if b.region == self.region):
+            if bucket.name == SENSITIVE_BUCKET and not planned:
+                continue
             for eni in self.instances:
                 role = eni.role.name if eni.role else ""
                 pairs += [(eni, bucket, False)] if role in bucket.readers else []
@@ -105,7 +114,11 @@ class Machines(RegionActors):
             return
         fn = rng.choice(fns)
         role = fn.role.name
-        buckets = [b for b in self.e.buckets.values() if b.region == self.region and role in b.readers + b.writers]
+        buckets = [
+            b
+            for b in self.e.buckets.values()
+            if b.region == self.region and role in b.readers + b.writers and b.name != SENSITIVE_BUCKET
+        ]
         if not buckets:
             return
         bucket = rng.choice(buckets)
@@ -113,6 +126,71 @@ class Machines(RegionActors):
         self.s3(
             t, self.lambda_fn(fn, t, f"[{ev.UA_LAMBDA_PY}]"), op, bucket, self.vpc.s3_endpoint_id if fn.in_vpc else None
         )
+
+    def planned_s3(self, b0: int, span: int) -> None:
+        """The planned requests to the payments bucket (`s3plan`) made in [b0, b0 + span), as data events."""
+        bucket = self.payments
+        if bucket.region != self.region:
+            return
+        for w0 in range(b0 - b0 % s3plan.WINDOW, b0 + span, s3plan.WINDOW):
+            for r in s3plan.window(self.e, self.seed, w0, self.scale):
+                if b0 <= r.t < b0 + span and (r.eni is not None or r.function):
+                    self._planned(r, bucket)
+
+    def _planned(self, r: s3plan.S3Req, bucket: Bucket) -> None:
+        t, vpce = r.t, self.vpc.s3_endpoint_id
+        if r.eni is not None:
+            who = self.instance(r.eni, t, f"[{ev.UA_JAVA}]", private=True)
+        else:
+            fn = self.e.lambdas[r.function]
+            offset = key_offset(fn.name, LAMBDA_KEY_PERIOD)
+            ident = self.b.role(fn.role, fn.name, t, period=LAMBDA_KEY_PERIOD, offset=offset)
+            who, vpce = Caller(ident, r.remote_ip, f"[{ev.UA_LAMBDA_PY}]"), None
+        if r.op == "ListObjects":
+            host = f"{bucket.name}.s3.{self.region}.amazonaws.com"
+            req = {"list-type": "2", "bucketName": bucket.name, "Host": host, "prefix": r.key, "encoding-type": "url"}
+            additional = {
+                "SignatureVersion": "SigV4",
+                "CipherSuite": "TLS_AES_128_GCM_SHA256",
+                "bytesTransferredIn": 0,
+                "AuthenticationMethod": "AuthHeader",
+                "x-amz-id-2": r.host_id,
+                "bytesTransferredOut": s3plan.listing_bytes(r),
+            }
+            resources = [{"accountId": self.e.account, "type": "AWS::S3::Bucket", "ARN": f"arn:aws:s3:::{bucket.name}"}]
+            self.api(
+                t,
+                who,
+                "s3.amazonaws.com",
+                "ListObjects",
+                req=req,
+                resources=resources,
+                additional=additional,
+                data=True,
+                tls=host,
+                vpce=vpce,
+                request_id=r.request_id,
+            )
+            return
+        event = self.b.s3_object(
+            t,
+            self.region,
+            who,
+            op=r.op,
+            bucket=bucket.name,
+            key=r.key,
+            kms=bucket.kms,
+            size=r.size,
+            vpce=vpce,
+            error=r.error,
+            request_id=r.request_id,
+            host_id=r.host_id,
+        )
+        self.emit(t, event)
+        if bucket.kms and not r.error and r.op != "HeadObject" and self.rng.random() < 0.5:
+            name = "GenerateDataKey" if r.op == "PutObject" else "Decrypt"
+            context = {"aws:s3:arn": f"arn:aws:s3:::{bucket.name}"}
+            self.emit(t, self.b.kms_for_service(t, self.region, who.ident, "s3.amazonaws.com", name, context=context))
 
     def s3(self, t: int, who: Caller, op: str, bucket: Bucket, vpce: str | None) -> None:
         """An object read or write (1.5% of reads miss), and half the time the KMS call S3 makes for it."""

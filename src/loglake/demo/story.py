@@ -9,9 +9,15 @@
    back on (`StartLogging`) about 90 s later; background events in between are missing from the trail.
 4. `AuthorizeSecurityGroupIngress` opening port 22 to 0.0.0.0/0 on the legacy web server's group, then SSH
    from the attacker to that server: REJECTed before the change, ACCEPTed after it (VPC flow logs).
-5. Several hundred S3 `GetObject` calls on the payments bucket from the attacker's address.
-Earlier that day another internet address port-scans the public web server of the second region (one
-source, ~1100 destination ports, REJECTed except the open web ports).
+5. Several hundred S3 `GetObject` calls on the payments bucket from the attacker's address (in the CloudTrail
+   data events and, with the same request ids, in the bucket's server access logs).
+6. Meanwhile, on the server it got into, the attacker fetches a payload and starts a beacon: Route 53 Resolver
+   logs the server's queries for a known-bad domain (DNS Firewall in ALERT mode flags them), VPC flow logs
+   its connections to the address it resolves to.
+Earlier that day the attacker probes the public web app (path traversal, SQL injection, ...; WAF blocks it,
+see `story_web.py`), and another internet address port-scans the public web server of the second region
+(one source, ~1100 destination ports, REJECTed except the open web ports), then brute-forces paths on the
+ALB until WAF's rate-based rule blocks it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from loglake.demo.base import StoryPlan
 from loglake.demo.cloudtrail_events import Caller, Event, EventBuilder
 from loglake.demo.estate import SENSITIVE_BUCKET, Eni, Estate
 from loglake.demo.rand import alnum, derive, hex_id, uuid4
+from loglake.demo.resolver import Query
+from loglake.demo.story_web import plan_web
 from loglake.demo.vpcflow import WINDOW, interface_fields, record
 
 UA_ATTACKER_CLI = "aws-cli/2.9.1 Python/3.9.11 Linux/6.1.0-kali7-amd64 exe/x86_64.kali.2023 prompt/off command/{}"
@@ -34,6 +42,8 @@ _DATA_PORTS = (1433, 1521, 2049, 3306, 5432, 6379, 9200, 9300, 11211, 27017)  # 
 _ADMIN_PORTS = (2375, 3389, 5900, 5985, 7001, 10000, 50000)  # Docker, RDP, VNC, WinRM, WebLogic, Webmin, ...
 _WEB_PORTS = (3000, 5000, 8000, 8008, 8080, 8081, 8443, 8888, 9000, 9090)
 SCAN_TARGET = "eu-web-1"
+BAD_DOMAIN = "c2.kworker-update.example"  # on the threat list of the DNS Firewall rule
+BAD_IP = "203.0.113.147"
 
 # (service, eventName, allowed for the CI user?, requestParameters, regional?)
 _RECON: list[tuple[str, str, bool, Any, bool]] = [
@@ -94,19 +104,23 @@ def plan_story(estate: Estate, seed: int, start: int, end: int) -> StoryPlan:
     t0 = day0 + 13 * 3600 + int(rng.random() * 3600)  # early afternoon UTC: the attacker hides in office hours
     story = _Story(estate, seed, rng)
     story.attack(t0)
-    story.port_scan(t0 - 3 * 3600 + int(rng.random() * 1800))
+    scan_at = t0 - 3 * 3600 + int(rng.random() * 1800)
+    story.port_scan(scan_at)
+    plan_web(story.plan, estate, seed, probe_at=t0 - 50 * 60, scan_at=scan_at + 15 * 60)
     return story.plan
 
 
 class _Story:
     def __init__(self, estate: Estate, seed: int, rng: random.Random) -> None:
         self.e = estate
+        self.seed = seed
         self.rng = rng
         self.b = EventBuilder(estate, seed, rng)
         self.ci = estate.users["ci-deploy"]
         self.ident = self.b.user(self.ci)
         self.ip = estate.attacker_ip
-        self.plan = StoryPlan(cloudtrail={r: [] for r in estate.regions}, vpcflow={r: [] for r in estate.regions})
+        regions = estate.regions
+        self.plan = StoryPlan(cloudtrail={r: [] for r in regions}, vpcflow={r: [] for r in regions}, dns={})
 
     def emit(self, t: int, event: Event) -> None:
         self.plan.cloudtrail[event["awsRegion"]].append((t, event))
@@ -142,6 +156,7 @@ class _Story:
         t = self.recon(t0 + 25)
         t = self.stop_logging(t + 60)
         t = self.open_ssh(t + 120)
+        self.beacon(t + 40 + 150 + 75)
         self.exfiltrate(t + 300)
 
     def recon(self, t: int) -> int:
@@ -319,6 +334,41 @@ class _Story:
             t += int(rng.random() * 3)
         self.plan.facts.update(exfil_get_object_count=n)
         self.note(first, f"{n} GetObject calls on s3://{bucket.name} from {self.ip}")
+
+    def beacon(self, t: int) -> None:
+        """On the server it got into, the attacker fetches a payload from a known-bad domain, which then beacons
+        every 5 minutes: A (and a first AAAA) queries in the Resolver logs, connections in the flow logs."""
+        e = self.e
+        region = e.home_region
+        target = e.eni(region, SSH_TARGET)
+        rng = derive(self.seed, "story", "dns")
+        name = BAD_DOMAIN + "."
+        iface = interface_fields(target, e.account)
+        flows = self.plan.vpcflow[region]
+        queries = []
+        times = [t, t + 6] + [t + 300 * i + int(rng.random() * 20) for i in range(1, 6)]
+        for i, tq in enumerate(times):
+            port = 1024 + int(rng.random() * 64000)
+            ms = tq * 1000 + int(rng.random() * 1000)
+            queries.append(Query(ms, target, name, "A", "NOERROR", ((BAD_IP, "A"),), port, True))
+            if i == 0:
+                queries.append(Query(ms, target, name, "AAAA", "NOERROR", (), port, True))
+            sport = 32768 + int(rng.random() * 28000)
+            down = 2_600_000 + int(rng.random() * 200_000) if i == 0 else 300 + int(rng.random() * 900)
+            up = 900 + int(rng.random() * 600)
+            st, en = tq + 1, tq + (9 if i == 0 else 2)
+            pk_up, pk_down = 6 + up // 500, 4 + down // 1400
+            me = target.private_ip
+            flows.append(record(iface, me, BAD_IP, sport, 443, 6, pk_up, up, st, en, "ACCEPT", 3, True, "8"))
+            flows.append(record(iface, BAD_IP, me, 443, sport, 6, pk_down, down, st, en, "ACCEPT", 19, False))
+        self.plan.dns[region] = queries
+        self.plan.facts.update(
+            bad_domain=BAD_DOMAIN,
+            bad_domain_ip=BAD_IP,
+            bad_domain_queries=len(queries),
+            resolver_query_instance_id=target.instance_id,
+        )
+        self.note(t, f"{target.name} ({target.instance_id}) resolves known-bad {BAD_DOMAIN} and downloads from it")
 
     # ---- the port scan ------------------------------------------------------------------------------------
     def port_scan(self, t: int) -> None:

@@ -4,7 +4,9 @@ A flow record describes one 5-tuple on one network interface in one window, so a
 interfaces of the VPC appears four times (egress and ingress on each side) and a connection through the NAT
 gateway also on the NAT's interface (where `pkt-dstaddr` shows the real destination). Internet traffic the
 security groups drop appears once, REJECTed, on the target's interface. Interfaces with no traffic in a
-window get a NODATA record; now and then a busy one gets SKIPDATA. Unset fields are `-`.
+window get a NODATA record; now and then a busy one gets SKIPDATA. Unset fields are `-`. In the VPC of the
+public web stack, the ALB's client connections come from the web plan (`web.py`): the same clients, ports
+and times as in the ALB's access and connection logs.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ from loglake.demo.cloudtrail_actors import poisson
 from loglake.demo.estate import Eni, Estate
 from loglake.demo.rand import day_path, derive, stamp
 from loglake.demo.rhythm import human_weight
+from loglake.demo.web import render
+from loglake.demo.webrecords import WINDOW as PLAN_WINDOW
+from loglake.demo.webrecords import AlbReq, WebWindow
+from loglake.demo.webstack import REGION as WEB_REGION
+from loglake.demo.webstack import build_webstack
 
 WINDOW = 600  # the default (maximum) aggregation interval: 10 minutes
 FLOW_VOLUME = 0.92  # calibrates records per day at scale 1.0 (about 250k for both VPCs on a weekday)
@@ -152,8 +159,11 @@ class LineFormat:
 class Traffic:
     """The network activity of one VPC, one window at a time."""
 
-    def __init__(self, estate: Estate, region: str, rng: random.Random, scale: float) -> None:
+    def __init__(
+        self, estate: Estate, region: str, rng: random.Random, scale: float, *, web_plan: bool = False
+    ) -> None:
         self.e = estate
+        self.web_plan = web_plan  # the ALB's client connections come from the web plan (`alb_flows`)
         self.rng = rng
         self.vpc = vpc = estate.vpcs[region]
         self.scale = scale * FLOW_VOLUME * (1.0 if region == "us-east-1" else 0.45)
@@ -279,8 +289,8 @@ class Traffic:
         hw = human_weight(w0 + WINDOW // 2)
         out: list[Rec] = []
         self.out, self.w0 = out, w0
-        # customers to the load balancer (HTTPS), some over IPv6
-        for _ in range(poisson(rng, 420 * s * (0.15 + 0.85 * hw))):
+        # customers to the load balancer (HTTPS), some over IPv6 (where the ALB logs, its connections instead)
+        for _ in range(0 if self.web_plan else poisson(rng, 420 * s * (0.15 + 0.85 * hw))):
             alb = self.albs[int(rng.random() * len(self.albs))]
             self.inbound(self.client_ip(0.12), alb, 443, accept=True, req=self.size(7.2), resp=self.size(9.5, 1.4))
         # the legacy web server still serves some customers directly
@@ -358,6 +368,32 @@ class Traffic:
                     )
                 )
 
+    def alb_flows(self, out: list[Rec], requests: list[AlbReq], nodes: tuple[Eni, ...], w0: int) -> None:
+        """The ALB's client connections in the window, from the requests the web plan sent it: for each
+        (client, port, node) two records on the node's interface with the bytes of its requests."""
+        conns: dict[tuple[str, int, int], list[int]] = {}
+        for r in requests:
+            link = r.link
+            key = (link.client, link.port, link.node)
+            c = conns.get(key)
+            if c is None:
+                conns[key] = [r.t, r.done, r.recv, r.sent, 80 if link.kind == "http" else 443]
+            else:
+                c[0], c[1] = min(c[0], r.t), max(c[1], r.done)
+                c[2] += r.recv
+                c[3] += r.sent
+        last = w0 + WINDOW - 1
+        for (client, port, node), (t0, t1, recv, sent, lport) in conns.items():
+            eni = nodes[node]
+            dst = (eni.ipv6 or eni.private_ip) if ":" in client else eni.private_ip
+            iface = self.iface[eni.eni_id]
+            st, en = max(w0, t0 // 1_000_000 - 1), min(last, t1 // 1_000_000 + 1)
+            pk_in, pk_out = 3 + recv // 1000, 2 + sent // 1400
+            out.append(record(iface, client, dst, port, lport, 6, pk_in, recv + 40 * pk_in, st, en, "ACCEPT", 3, False))
+            out.append(
+                record(iface, dst, client, lport, port, 6, pk_out, sent + 40 * pk_out, st, en, "ACCEPT", 19, True, "8")
+            )
+
     def statuses(self, out: list[Rec], w0: int) -> None:
         """NODATA for the interfaces that saw nothing in the window; rarely SKIPDATA for a busy one."""
         seen = {r[1] for r in out}
@@ -373,25 +409,51 @@ class Traffic:
 
 def iter_objects(ctx: Context, region: str) -> Iterator[LogObject]:
     """The flow log files of the region's VPC for the window, one per 10 minutes, in delivery order."""
-    estate = ctx.estate
-    vpc = estate.vpcs[region]
-    rng = derive(ctx.seed, "vpcflow", region)
-    traffic = Traffic(estate, region, rng, ctx.scale)
-    fmt = LineFormat(vpc.flow_format)
-    story: dict[int, list[Rec]] = {}
-    for rec in ctx.story.vpcflow.get(region, []):
-        t = int(rec[_START])
-        story.setdefault(t - (t - ctx.start) % WINDOW, []).append(rec)
-    account = estate.account
-    for w0 in range(ctx.start, ctx.end, WINDOW):
-        records = traffic.window(w0)
-        records.extend(story.get(w0, ()))
-        traffic.statuses(records, w0)
+    yield from render(ctx, region, [Writer(ctx, region)])
+
+
+class Writer:
+    """The flow log files of one VPC, fed the web plan's 5-minute windows (`web.render`): every other one
+    closes a 10-minute aggregation window. In the web stack's VPC the ALB's connections come from the plan."""
+
+    def __init__(self, ctx: Context, region: str) -> None:
+        estate = ctx.estate
+        self.region = region
+        self.vpc = estate.vpcs[region]
+        self.account = estate.account
+        self.start = ctx.start
+        self.rng = derive(ctx.seed, "vpcflow", region)
+        self.web = region == WEB_REGION
+        self.traffic = Traffic(estate, region, self.rng, ctx.scale, web_plan=self.web)
+        self.nodes = build_webstack(ctx.seed).nodes
+        self.fmt = LineFormat(self.vpc.flow_format)
+        self.story: dict[int, list[Rec]] = {}
+        for rec in ctx.story.vpcflow.get(region, []):
+            t = int(rec[_START])
+            self.story.setdefault(t - (t - ctx.start) % WINDOW, []).append(rec)
+        self.requests: list[AlbReq] = []  # the ALB's requests in the 10-minute window so far
+
+    def feed(self, win: WebWindow) -> Iterator[LogObject]:
+        self.requests.extend(win.alb)
+        end = win.w0 + PLAN_WINDOW
+        if (end - self.start) % WINDOW:
+            return  # the first half of a flow log window
+        w0 = end - WINDOW
+        records = self.traffic.window(w0)
+        if self.web:
+            self.traffic.alb_flows(records, self.requests, self.nodes, w0)
+        self.requests = []
+        records.extend(self.story.get(w0, ()))
+        self.traffic.statuses(records, w0)
         records.sort(key=_start_key)
-        delivered = w0 + WINDOW
-        name = f"{account}_vpcflowlogs_{region}_{vpc.flow_log_id}_{stamp(delivered)}_{rng.getrandbits(32):08x}.log.gz"
-        key = f"AWSLogs/{account}/vpcflowlogs/{region}/{day_path(delivered)}/{name}"
-        yield LogObject("vpcflow", key, fmt.body(records), len(records))
+        account, region = self.account, self.region
+        flow_log, suffix = self.vpc.flow_log_id, f"{self.rng.getrandbits(32):08x}"
+        name = f"{account}_vpcflowlogs_{region}_{flow_log}_{stamp(end)}_{suffix}.log.gz"
+        key = f"AWSLogs/{account}/vpcflowlogs/{region}/{day_path(end)}/{name}"
+        yield LogObject("vpcflow", key, self.fmt.body(records), len(records))
+
+    def close(self) -> Iterator[LogObject]:
+        return iter(())
 
 
 def _start_key(rec: Rec) -> str:
