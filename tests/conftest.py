@@ -1,20 +1,10 @@
-"""Shared fixtures: the sample corpus (real-shaped logs written by others) and a fresh lake per test."""
+"""Shared fixtures: a fresh lake per test, and the real servers tests talk to (rclone S3, moto_server)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
-CORPUS = ROOT.parent / "shared" / "corpus"
-
-
-@pytest.fixture
-def corpus() -> Path:
-    if not CORPUS.exists():
-        pytest.fail(f"the shared sample corpus is missing at {CORPUS}")
-    return CORPUS
 
 
 @pytest.fixture
