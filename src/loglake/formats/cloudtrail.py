@@ -26,7 +26,7 @@ from loglake.formats.base import (
     ip_lists,
     raw_text,
 )
-from loglake.formats.jsonshape import Field, Json, ListOf, MapOf, Str, Struct
+from loglake.formats.jsonshape import Field, Json, ListOf, MapOf, Str, Struct, records_table
 from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_lake_schema
 
 NAME = "cloudtrail"
@@ -197,18 +197,7 @@ def parse(data: bytes, obj: ObjectInfo) -> Parsed:
 
 def to_arrow(parts: list[Part]) -> pa.Table:
     """One table for many objects' events: the per-call cost of building columns is paid once per batch."""
-    events: list[Any] = []
-    unmapped: list[str | None] = []
-    rows: list[int] = []
-    for part in parts:
-        part_events, part_unmapped, part_rows = part.data
-        events += part_events
-        unmapped += part_unmapped
-        rows += part_rows
-    with gc_paused():
-        columns = EVENT.columns(events)
-    names = [f.column for f in EVENT.fields]
-    data = pa.Table.from_arrays([*columns, pa.array(unmapped, pa.string())], names=[*names, UNMAPPED])
+    data, rows = records_table(EVENT, parts, UNMAPPED)
     user = data.column("useridentity").combine_chunks()
     account = pc.coalesce(data.column("recipientaccountid").combine_chunks(), pc.struct_field(user, "accountid"))
     return append_lake_columns(
@@ -219,7 +208,7 @@ def to_arrow(parts: list[Part]) -> pa.Table:
         account=account,
         region=data.column("awsregion").combine_chunks(),
         ips=_source_ips(data.column("sourceipaddress").combine_chunks()),
-        rows=pa.array(rows, pa.int64()),
+        rows=rows,
     )
 
 

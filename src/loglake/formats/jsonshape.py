@@ -28,7 +28,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from loglake.formats.base import Reject, raw_text
+from loglake.formats.base import Part, Reject, gc_paused, raw_text
 
 Scalar = str | bool | int | float | None
 _FEW_FIELDS = 6
@@ -435,3 +435,24 @@ def _lines_decoder(shape: Struct) -> Any:
     if decoder is None:
         decoder = shape._line_decoder = msgspec.json.Decoder(shape.decoder_type()).decode
     return decoder
+
+
+def records_table(shape: Struct, parts: list[Part], unmapped_column: str = "unmapped") -> tuple[pa.Table, pa.Array]:
+    """Many objects' decoded records as one table of the shape's columns (plus `unmapped`), and their rows.
+
+    A part's data is (records, unmapped JSON per record, row per record), as the JSON formats' `parse` keeps
+    it; building all parts at once pays the per-call cost of column building once per batch.
+    """
+    records: list[Any] = []
+    unmapped: list[str | None] = []
+    rows: list[int] = []
+    for part in parts:
+        part_records, part_unmapped, part_rows = part.data
+        records += part_records
+        unmapped += part_unmapped
+        rows += part_rows
+    with gc_paused():
+        columns = shape.columns(records)
+    names = [f.column for f in shape.fields]
+    table = pa.Table.from_arrays([*columns, pa.array(unmapped, pa.string())], names=[*names, unmapped_column])
+    return table, pa.array(rows, pa.int64())

@@ -9,14 +9,22 @@ text. Any key the DDL does not name (`srcids.resolver_network_interface`, later 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from loglake.formats.base import ObjectInfo, Parsed, Part, first_byte, gc_paused, ip_lists_by_row
-from loglake.formats.jsonshape import Field, Int, ListOf, Str, Struct, read_json_lines, treat_null_as_absent
+from loglake.formats.jsonshape import (
+    Field,
+    Int,
+    ListOf,
+    Str,
+    Struct,
+    read_json_lines,
+    records_table,
+    treat_null_as_absent,
+)
 from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_lake_schema
 
 NAME = "route53"
@@ -88,18 +96,7 @@ def parse(data: bytes, obj: ObjectInfo) -> Parsed:
 
 
 def to_arrow(parts: list[Part]) -> pa.Table:
-    records: list[Any] = []
-    unmapped: list[str | None] = []
-    rows: list[int] = []
-    for part in parts:
-        part_records, part_unmapped, part_rows = part.data
-        records += part_records
-        unmapped += part_unmapped
-        rows += part_rows
-    with gc_paused():
-        columns = RECORD.columns(records)
-    names = [f.column for f in RECORD.fields]
-    data = pa.Table.from_arrays([*columns, pa.array(unmapped, pa.string())], names=[*names, UNMAPPED])
+    data, rows = records_table(RECORD, parts, UNMAPPED)
     return append_lake_columns(
         data,
         schema=SCHEMA,
@@ -108,7 +105,7 @@ def to_arrow(parts: list[Part]) -> pa.Table:
         account=data.column("account_id").combine_chunks(),
         region=data.column("region").combine_chunks(),
         ips=_query_ips(data.column("srcaddr").combine_chunks(), data.column("answers").combine_chunks()),
-        rows=pa.array(rows, pa.int64()),
+        rows=rows,
     )
 
 

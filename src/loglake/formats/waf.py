@@ -11,14 +11,22 @@ Keys match without regard to case, as with Athena's OpenX JSON SerDe; `excludedr
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from loglake.formats.base import ObjectInfo, Parsed, Part, first_byte, gc_paused, ip_lists_by_row
-from loglake.formats.jsonshape import Field, Int, ListOf, Str, Struct, Text, read_json_lines, treat_null_as_absent
+from loglake.formats.jsonshape import (
+    Field,
+    Int,
+    ListOf,
+    Str,
+    Struct,
+    Text,
+    read_json_lines,
+    records_table,
+    treat_null_as_absent,
+)
 from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_lake_schema
 
 NAME = "waf"
@@ -207,18 +215,7 @@ def parse(data: bytes, obj: ObjectInfo) -> Parsed:
 
 def to_arrow(parts: list[Part]) -> pa.Table:
     """One table for many objects' records: the per-call cost of building columns is paid once per batch."""
-    records: list[Any] = []
-    unmapped: list[str | None] = []
-    rows: list[int] = []
-    for part in parts:
-        part_records, part_unmapped, part_rows = part.data
-        records += part_records
-        unmapped += part_unmapped
-        rows += part_rows
-    with gc_paused():
-        columns = RECORD.columns(records)
-    names = [f.column for f in RECORD.fields]
-    data = pa.Table.from_arrays([*columns, pa.array(unmapped, pa.string())], names=[*names, UNMAPPED])
+    data, rows = records_table(RECORD, parts, UNMAPPED)
     arn = pc.extract_regex(data.column("webaclid").combine_chunks(), _WEB_ACL_ARN)
     return append_lake_columns(
         data,
@@ -228,7 +225,7 @@ def to_arrow(parts: list[Part]) -> pa.Table:
         account=pc.struct_field(arn, "account"),
         region=pc.struct_field(arn, "region"),
         ips=_request_ips(data.column("httprequest").combine_chunks()),
-        rows=pa.array(rows, pa.int64()),
+        rows=rows,
     )
 
 

@@ -3,6 +3,7 @@ severity rule, options it accepts) and `evaluate(resource, ctx, options) -> Resu
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -33,7 +34,7 @@ class AuditContext:
     cwl_retention_days: int = 365
 
 
-class Check:
+class Check(ABC):
     id: ClassVar[str]
     service: ClassVar[str]  # the requirements key in policy.yaml, or "baseline"
     resource_types: ClassVar[tuple[str, ...]]
@@ -47,8 +48,9 @@ class Check:
     def severity(self, level: str) -> str:
         return SEVERITY_BY_LEVEL.get(level, "medium")
 
+    @abstractmethod
     def evaluate(self, res: dict[str, Any], ctx: AuditContext, options: dict[str, Any]) -> Result:
-        raise NotImplementedError
+        """Pass or fail for one resource, with the evidence."""
 
     @classmethod
     def validate_options(cls, options: dict[str, Any]) -> str | None:
