@@ -9,6 +9,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from loglake.detect.hunt import HuntError
+from loglake.detect.intel import IntelError
+from loglake.detect.rule import RuleError
 from loglake.formats.registry import UnknownFormatError
 from loglake.ingest.sources import SourceError
 from loglake.lake.catalog import LakeError
@@ -25,7 +28,18 @@ app = typer.Typer(
 console = Console()
 console_err = Console(stderr=True)
 
-USER_ERRORS = (LakeError, SourceError, UnknownFormatError, QueryError, DialectError, FileNotFoundError, PermissionError)
+USER_ERRORS = (
+    RuleError,
+    HuntError,
+    IntelError,
+    LakeError,
+    SourceError,
+    UnknownFormatError,
+    QueryError,
+    DialectError,
+    FileNotFoundError,
+    PermissionError,
+)
 
 OUTPUT_FORMATS = ("table", "json", "jsonl", "csv")
 

@@ -51,7 +51,9 @@ def table_overview(lake) -> pa.Table:
         table = lake_catalog.load_table(catalog, name)
         snapshot = table.current_snapshot()
         summary = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
-        first, last = con.execute(f'SELECT min(lake_time), max(lake_time) FROM "{name}"').fetchone()
+        first = last = None
+        if "lake_time" in table.schema().column_names:  # alerts and intel are about the logs, not logs
+            first, last = con.execute(f'SELECT min(lake_time), max(lake_time) FROM "{name}"').fetchone()
         rows.append(
             {
                 "table": name,

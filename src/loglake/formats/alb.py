@@ -22,6 +22,13 @@ from loglake.lake.columns import with_lake_schema
 
 NAME = "alb"
 TABLE = "alb_access_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "ip": "client_ip",
+    "resource": "elb",
+    "account": "lake_account",
+    "event_id": "trace_id",
+}
 KEY_SERVICES = ("elasticloadbalancing",)
 SNIFF_ORDER = 40
 VIEWS = {"alb_logs": "SELECT * FROM alb_access_logs"}

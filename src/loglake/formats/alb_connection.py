@@ -17,6 +17,12 @@ from loglake.lake.columns import with_lake_schema
 
 NAME = "alb_connection"
 TABLE = "alb_connection_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "ip": "client_ip",
+    "account": "lake_account",
+    "event_id": "conn_trace_id",
+}
 KEY_SERVICES = ("elasticloadbalancing",)
 SNIFF_ORDER = 40
 ATHENA_COLUMNS = {"day": "strftime(lake_date, '%Y/%m/%d')"}  # the partition projection variant's key

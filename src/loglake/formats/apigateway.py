@@ -31,6 +31,14 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "apigateway"
 TABLE = "apigateway_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "principal": "coalesce(user_arn, caller)",
+    "ip": "ip",
+    "resource": "api_id",
+    "account": "coalesce(account_id, lake_account)",
+    "event_id": "request_id",
+}
 
 _S, _INT, _BIG = pa.string(), pa.int32(), pa.int64()
 # (column, type, the JSON keys that mean it: normalised as by `_normal_key`), in the order of the documented

@@ -31,6 +31,13 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "cloudfront"
 TABLE = "cloudfront_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "ip": "request_ip",
+    "resource": "host",
+    "account": "lake_account",
+    "event_id": "request_id",
+}
 # Names the AWS Athena docs use: the live legacy table is `VIEWS` below; the partition columns of the standard
 # logging v2 tables (`distributionid`, `year`, ...) as lake expressions (the distribution is in the file name)
 ATHENA_COLUMNS = {

@@ -31,6 +31,14 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "cloudtrail"
 TABLE = "cloudtrail_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "principal": "coalesce(useridentity.arn, useridentity.username, useridentity.principalid)",
+    "ip": "sourceipaddress",
+    "resource": "resources[1].arn",
+    "account": "coalesce(recipientaccountid, useridentity.accountid, lake_account)",
+    "event_id": "eventid",
+}
 # Names the AWS Athena docs use: the partition-projection table, and partition columns as lake expressions
 ATHENA_TABLES = ("cloudtrail_logs_pp",)
 ATHENA_COLUMNS = {

@@ -47,6 +47,12 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "cloudwatch"
 TABLE = "cloudwatch_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "resource": "log_group",
+    "account": "coalesce(owner, lake_account)",
+    "event_id": "id",
+}
 SNIFF_ORDER = 30  # before CloudTrail: a Kinesis event is `{"Records":[{"kinesis":..., "eventVersion":...}]}`
 
 _S = pa.string()

@@ -19,6 +19,12 @@ from loglake.lake.columns import with_lake_schema
 
 NAME = "elb"
 TABLE = "elb_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "ip": "request_ip",
+    "resource": "elb_name",
+    "account": "lake_account",
+}
 KEY_SERVICES = ("elasticloadbalancing",)
 SNIFF_ORDER = 45  # after the other load balancer formats: its lines start with the time, like connection logs
 

@@ -18,6 +18,12 @@ from loglake.lake.columns import with_lake_schema
 
 NAME = "nlb"
 TABLE = "nlb_tls_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "ip": "client_ip",
+    "resource": "elb",
+    "account": "lake_account",
+}
 KEY_SERVICES = ("elasticloadbalancing",)
 SNIFF_ORDER = 40
 

@@ -60,3 +60,8 @@ def detect(head: bytes, key: str, service: str | None = None) -> ModuleType | No
 def tables() -> dict[str, pa.Schema]:
     """Every lake table a format writes, with its schema."""
     return {m.TABLE: m.SCHEMA for m in formats().values()}
+
+
+def for_table(table: str) -> ModuleType | None:
+    """The format whose rows a lake table holds (None for tables no format writes, such as alerts)."""
+    return next((m for m in formats().values() if table == m.TABLE), None)

@@ -29,6 +29,12 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "route53"
 TABLE = "r53_rlogs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "ip": "srcaddr",
+    "resource": "query_name",
+    "account": "coalesce(account_id, lake_account)",
+}
 # Partition columns of the AWS Athena docs' projection table, as lake expressions
 ATHENA_COLUMNS = {"date": "strftime(lake_date, '%Y/%m/%d')", "vpc": "vpc_id"}
 KEY_SERVICES = ("vpcdnsquerylogs",)  # AWSLogs/<account>/vpcdnsquerylogs/<vpc-id>/YYYY/MM/DD/

@@ -24,6 +24,14 @@ from loglake.lake.columns import with_lake_schema
 
 NAME = "s3access"
 TABLE = "s3_access_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "principal": "requester",
+    "ip": "remoteip",
+    "resource": "bucket_name",
+    "account": "lake_account",
+    "event_id": "requestid",
+}
 KEY_SERVICES: tuple[str, ...] = ()
 SNIFF_ORDER = 50
 # the docs' table (and, a defect of their PUT/GET/ACL queries, their database name used as a table)

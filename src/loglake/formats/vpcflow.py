@@ -22,6 +22,12 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "vpcflow"
 TABLE = "vpc_flow_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "ip": "srcaddr",
+    "resource": "coalesce(instance_id, interface_id)",
+    "account": "coalesce(account_id, lake_account)",
+}
 # Names the AWS Athena docs use: their table names, and partition columns as lake expressions
 ATHENA_TABLES = ("test_table_vpclogs", "test_table_vpclogs_parquet", "vpc_flow_logs_parquet")
 ATHENA_COLUMNS = {

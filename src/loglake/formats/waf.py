@@ -31,6 +31,13 @@ from loglake.lake.columns import TIMESTAMP, Origins, append_lake_columns, with_l
 
 NAME = "waf"
 TABLE = "waf_logs"
+# Who and what a row is about, as SQL over the table's columns: detections group and deduplicate by these
+ENTITIES = {
+    "ip": "httprequest.clientip",
+    "resource": "webaclid",
+    "account": "lake_account",
+    "event_id": "httprequest.requestid",
+}
 # Names the AWS Athena docs use: their table names, and partition columns as lake expressions
 ATHENA_TABLES = ("waf_logs_partition_projection", "waf_logs_manual_partition")
 ATHENA_COLUMNS = {

@@ -71,14 +71,17 @@ def open_catalog(location: LakeLocation, *, create: bool = False) -> Catalog:
     return catalog
 
 
-def ensure_table(catalog: Catalog, name: str, schema: pa.Schema) -> Table:
-    """Create the table partitioned by day of lake_time, or load it and add any columns it lacks."""
+def ensure_table(catalog: Catalog, name: str, schema: pa.Schema, *, partitioned: bool = True) -> Table:
+    """Create the table (log tables partitioned by day of lake_time), or load it and add any columns it lacks.
+
+    Small tables loglake keeps about the logs (alerts, intel) are not partitioned: `partitioned=False`.
+    """
     identifier = f"{NAMESPACE}.{name}"
     try:
         table = catalog.load_table(identifier)
     except NoSuchTableError:
         try:
-            return _create_table(catalog, identifier, schema)
+            return _create_table(catalog, identifier, schema, partitioned)
         except TableAlreadyExistsError:
             table = catalog.load_table(identifier)
     missing = [f for f in schema if f.name not in table.schema().column_names]
@@ -88,9 +91,11 @@ def ensure_table(catalog: Catalog, name: str, schema: pa.Schema) -> Table:
     return table
 
 
-def _create_table(catalog: Catalog, identifier: str, schema: pa.Schema) -> Table:
+def _create_table(catalog: Catalog, identifier: str, schema: pa.Schema, partitioned: bool) -> Table:
     # Fresh ids first: create_table assigns them again, identically, so lake_time's id is the one it keeps.
     iceberg_schema = assign_fresh_schema_ids(Catalog._convert_schema_if_needed(schema))
+    if not partitioned:
+        return catalog.create_table(identifier, schema=iceberg_schema, properties=TABLE_PROPERTIES)
     lake_time = iceberg_schema.find_field("lake_time").field_id
     spec = PartitionSpec(PartitionField(source_id=lake_time, field_id=1000, transform=DayTransform(), name="lake_day"))
     return catalog.create_table(identifier, schema=iceberg_schema, partition_spec=spec, properties=TABLE_PROPERTIES)

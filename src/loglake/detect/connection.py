@@ -1,0 +1,120 @@
+"""The DuckDB connection rules run in: every log table present (empty when the lake lacks it), in two schemas.
+
+A rule's query names tables plainly (`cloudtrail_logs`); those names resolve to the rows in the window being
+evaluated (schema `scoped`, rebuilt per rule). The whole history stays reachable as `lake.<table>`, for rules
+that compare with the past (a principal's usual source IPs).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from loglake.formats import registry
+from loglake.query import engine
+
+TimeRange = tuple[dt.datetime, dt.datetime]
+
+
+def open_connection(lake: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """The lake's tables as views, every format's table present, and the `lake` schema."""
+    con = engine.connect(lake, threads=threads)
+    _complete(con)
+    return con
+
+
+def memory_connection(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection over given rows (rule tests): the same names as over a lake."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    _complete(con)
+    replace_rows(con, tables)
+    return con
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) -> None:
+    """Point the named tables of an in-memory connection at these rows (one connection serves many tests)."""
+    for name, rows in tables.items():
+        con.register(f"__rows_{name}", rows)
+        con.execute(f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM "__rows_{name}"')
+        con.execute(f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}"')
+        con.execute(f'CREATE OR REPLACE TABLE shape."{name}" AS SELECT * FROM main."{name}" LIMIT 0')
+
+
+def owned_tables() -> dict[str, pa.Schema]:
+    """Every table loglake writes whose absence just means "nothing yet": the log tables and threat intel."""
+    from loglake.detect import intel
+
+    return {**registry.tables(), intel.TABLE: intel.SCHEMA}
+
+
+def _complete(con: duckdb.DuckDBPyConnection) -> None:
+    present = existing_tables(con)
+    for name, schema in owned_tables().items():
+        if name not in present:
+            con.register(f"__empty_{name}", schema.empty_table())
+            con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "__empty_{name}"')
+    for schema in ("lake", "scoped", "shape"):
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    for name in existing_tables(con):
+        con.execute(f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}"')
+        con.execute(f'CREATE OR REPLACE TABLE shape."{name}" AS SELECT * FROM main."{name}" LIMIT 0')
+
+
+@contextmanager
+def shapes_only(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Resolve table names to empty tables of the same columns: binding a query there reads no lake metadata.
+
+    Finding a rule's output columns (and which entity expressions fit them) takes several binds per rule;
+    against the Iceberg views each bind re-reads the table's metadata and manifests.
+    """
+    con.execute("SET search_path = 'shape,main'")
+    try:
+        yield
+    finally:
+        con.execute("SET search_path = 'main'")
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection, schema: str = "main") -> set[str]:
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [schema]).fetchall()
+    return {row[0] for row in rows if not row[0].startswith("__")}  # __rows_/__empty_ back the views
+
+
+def scope_tables(
+    con: duckdb.DuckDBPyConnection,
+    tables: tuple[str, ...],
+    ranges: list[TimeRange] | None,
+    lookback: dt.timedelta | None = None,
+) -> None:
+    """Point the plain table names at the rows whose event time falls in `ranges` (None: all rows).
+
+    With a `lookback`, `lake.<table>` is the history within that distance of the ranges instead of all of it:
+    a rule comparing new rows with the hour before them then reads hours, not years.
+    """
+    history = None if ranges is None or lookback is None else [(lo - lookback, hi + lookback) for lo, hi in ranges]
+    for name in tables:
+        con.execute(
+            f'CREATE OR REPLACE VIEW scoped."{name}" AS SELECT * FROM main."{name}" WHERE {time_predicate(ranges)}'
+        )
+        con.execute(
+            f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}" WHERE {time_predicate(history)}'
+        )
+    con.execute("SET search_path = 'scoped,main'")
+
+
+def time_predicate(ranges: list[TimeRange] | None, column: str = "lake_time") -> str:
+    """SQL selecting rows in any of the half-open ranges; literal bounds, so DuckDB prunes files and days."""
+    if ranges is None:
+        return "TRUE"
+    if not ranges:
+        return "FALSE"
+    parts = [
+        f"({column} >= TIMESTAMPTZ '{lo.isoformat()}' AND {column} < TIMESTAMPTZ '{hi.isoformat()}')"
+        for lo, hi in ranges
+    ]
+    return " OR ".join(parts)

@@ -1,0 +1,149 @@
+"""Evaluate one rule over the rows in scope: its query's events, counted into hits.
+
+A hit is one group of matching events in one time bucket: for a threshold rule, the threshold's groups in
+buckets of its window (kept only when the count reaches it); for any other rule, its dedup keys in buckets of
+the dedup window. Buckets are aligned on the epoch, so evaluating the same rows again gives the same hits with
+the same keys: that is what makes a re-run, a backtest or late data update alerts instead of adding new ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+import duckdb
+import orjson
+
+from loglake.detect.connection import TimeRange, scope_tables, shapes_only
+from loglake.detect.rule import ENTITIES, Rule
+from loglake.formats import registry
+
+MAX_REFS = 20  # raw-event references kept per hit; the count says how many there were
+
+
+class RuleRunError(Exception):
+    """The rule's SQL failed on this lake; the message names the rule and DuckDB's reason."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule_id: str
+    hit_key: str
+    bucket: dt.datetime
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+    events: int
+    distinct_values: int
+    entities: dict[str, str | None]
+    group: tuple  # the values the hit is grouped by, in the rule's order
+    refs: list[dict]  # {lake_table, lake_file, lake_row, event_id}
+
+
+def evaluate(con: duckdb.DuckDBPyConnection, rule: Rule, ranges: list[TimeRange] | None) -> list[Hit]:
+    """The rule's hits among rows whose event time is in `ranges` (bucket-aligned by the caller; None: all)."""
+    try:
+        with shapes_only(con):
+            columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}) AS q").fetchall()}
+            expressions = entity_expressions(con, rule, columns)
+        scope_tables(con, rule.tables, ranges, rule.lookback)
+        rows = con.execute(hits_sql(rule, columns, expressions)).fetchall()
+    except duckdb.Error as error:
+        first = str(error).strip().splitlines()[0]
+        raise RuleRunError(f"rule {rule.id}: {first}") from None
+    finally:
+        con.execute("SET search_path = 'main'")
+    return [_hit(rule, row) for row in rows]
+
+
+def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str]) -> str:
+    """The rule's query wrapped so that DuckDB does the grouping and counting."""
+    groups = [f"g{i}" for i in range(len(rule.group_keys))]
+    group_select = [
+        f"{_group_expression(key, expressions)} AS {name}" for key, name in zip(rule.group_keys, groups, strict=True)
+    ]
+    distinct = f"CAST({rule.threshold.field} AS VARCHAR)" if rule.threshold and rule.threshold.field else "NULL"
+    table = "lake_table" if "lake_table" in columns else f"'{rule.tables[0]}'"
+    seconds = int(rule.bucket.total_seconds())
+    event_select = ", ".join(
+        [
+            "lake_time AS t",
+            *(f"CAST({expressions[name]} AS VARCHAR) AS {name}" for name in [*ENTITIES, "event_id"]),
+            f"{table} AS lake_table",
+            f"{'lake_file' if 'lake_file' in columns else 'NULL'} AS lake_file",
+            f"{'lake_row' if 'lake_row' in columns else 'NULL'} AS lake_row",
+            f"{distinct} AS distinct_value",
+            *group_select,
+        ]
+    )
+    count = "count(DISTINCT distinct_value)" if distinct != "NULL" else "count(*)"
+    minimum = rule.threshold.count if rule.threshold else 1
+    group_by = ", ".join([*groups, "bucket"])
+    return f"""
+        WITH ev AS (SELECT {event_select} FROM ({rule.query}) AS q WHERE lake_time IS NOT NULL)
+        SELECT {", ".join(groups) + "," if groups else ""}
+            to_timestamp(floor(epoch(t) / {seconds}) * {seconds}) AS bucket,
+            min(t), max(t), count(*), count(DISTINCT distinct_value),
+            {", ".join(f"min({name})" for name in ENTITIES)},
+            min_by({{'lake_table': lake_table, 'lake_file': lake_file, 'lake_row': lake_row, 'event_id': event_id}},
+                   {{'t': t, 'file': lake_file, 'row': lake_row}}, {MAX_REFS})
+        FROM ev
+        GROUP BY {group_by}
+        HAVING {count} >= {minimum}
+        ORDER BY bucket, {", ".join(groups) or "1"}
+    """
+
+
+def entity_expressions(con: duckdb.DuckDBPyConnection, rule: Rule, columns: set[str]) -> dict[str, str]:
+    """Per entity (and event_id), SQL over the query's output: the rule's own, else its table's, else NULL."""
+    module = registry.for_table(rule.tables[0])
+    defaults = getattr(module, "ENTITIES", {}) if module else {}
+    found = {}
+    for name in [*ENTITIES, "event_id"]:
+        if name in rule.entities:
+            found[name] = rule.entities[name]
+        elif name in columns:
+            found[name] = f'q."{name}"'  # the query computed the entity itself
+        elif name in defaults and _binds(con, defaults[name], rule.query):
+            found[name] = defaults[name]
+        else:
+            found[name] = "NULL"  # a projection dropped the columns the table's default needs
+    return found
+
+
+def _binds(con: duckdb.DuckDBPyConnection, expression: str, query: str) -> bool:
+    try:
+        con.execute(f"DESCRIBE SELECT {expression} FROM ({query}) AS q")
+    except duckdb.Error:
+        return False
+    return True
+
+
+def _group_expression(key: str, expressions: dict[str, str]) -> str:
+    # a group key that is not an entity is SQL over the query's rows
+    return f"CAST({expressions[key] if key in ENTITIES else key} AS VARCHAR)"
+
+
+def _hit(rule: Rule, row: tuple) -> Hit:
+    n = len(rule.group_keys)
+    group = tuple(row[:n])
+    bucket, first, last, events, distinct = row[n : n + 5]
+    entities = dict(zip(ENTITIES, row[n + 5 : n + 5 + len(ENTITIES)], strict=True))
+    refs = row[-1] or []
+    return Hit(
+        rule_id=rule.id,
+        hit_key=hit_key(rule.id, bucket, group),
+        bucket=bucket,
+        first_seen=first,
+        last_seen=last,
+        events=int(events),
+        distinct_values=int(distinct),
+        entities=entities,
+        group=group,
+        refs=[dict(r) for r in refs],
+    )
+
+
+def hit_key(rule_id: str, bucket: dt.datetime, group: tuple) -> str:
+    payload = orjson.dumps([rule_id, bucket.isoformat(), list(group)])
+    return hashlib.sha1(payload).hexdigest()[:20]

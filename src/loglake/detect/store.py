@@ -1,0 +1,184 @@
+"""Where alerts live: the `alerts` and `alert_hits` Iceberg tables of the lake, written under one lock.
+
+Both tables are small (one row per alert, one per hit), so a detect run reads them whole, replaces the rows
+of the rules it evaluated and writes each table back as one snapshot. Every writer (detect, a status change)
+holds `locks/alerts.lock`, so no update is lost between reading and writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from loglake.detect.alerts import STATUSES, Alert
+from loglake.detect.engine import Hit
+from loglake.lake import catalog as lake_catalog
+from loglake.lake.columns import TIMESTAMP
+
+ALERTS = "alerts"
+HITS = "alert_hits"
+REF = pa.struct(
+    [
+        pa.field("lake_table", pa.string()),
+        pa.field("lake_file", pa.string()),
+        pa.field("lake_row", pa.int64()),
+        pa.field("event_id", pa.string()),
+    ]
+)
+_ENTITY_FIELDS = [pa.field(name, pa.string()) for name in ("principal", "ip", "resource", "account")]
+ALERTS_SCHEMA = pa.schema(
+    [
+        pa.field("alert_id", pa.string()),
+        pa.field("rule_id", pa.string()),
+        pa.field("title", pa.string()),
+        pa.field("severity", pa.string()),
+        pa.field("first_seen", TIMESTAMP),
+        pa.field("last_seen", TIMESTAMP),
+        pa.field("count", pa.int64()),
+        pa.field("hits", pa.int64()),
+        *_ENTITY_FIELDS,
+        pa.field("dedup_key", pa.string()),
+        pa.field("refs", pa.list_(REF)),
+        pa.field("tags", pa.list_(pa.string())),
+        pa.field("attack", pa.list_(pa.string())),
+        pa.field("description", pa.string()),
+        pa.field("status", pa.string()),
+        pa.field("note", pa.string()),
+        pa.field("created_at", TIMESTAMP),
+        pa.field("updated_at", TIMESTAMP),
+        pa.field("hit_keys", pa.list_(pa.string())),
+    ]
+)
+HITS_SCHEMA = pa.schema(
+    [
+        pa.field("rule_id", pa.string()),
+        pa.field("hit_key", pa.string()),
+        pa.field("alert_id", pa.string()),
+        pa.field("bucket", TIMESTAMP),
+        pa.field("first_seen", TIMESTAMP),
+        pa.field("last_seen", TIMESTAMP),
+        pa.field("events", pa.int64()),
+        pa.field("distinct_values", pa.int64()),
+        *_ENTITY_FIELDS,
+        pa.field("group_values", pa.string()),  # JSON list, in the order of the rule's group keys
+        pa.field("refs", pa.list_(REF)),
+    ]
+)
+
+
+class AlertStore:
+    """The lake's alerts and hits, read whole and written back per detect run (call inside `locked`)."""
+
+    def __init__(self, lake: Path):
+        self.location = lake_catalog.LakeLocation(lake)
+        catalog = lake_catalog.open_catalog(self.location, create=True)
+        self.alerts_table = lake_catalog.ensure_table(catalog, ALERTS, ALERTS_SCHEMA, partitioned=False)
+        self.hits_table = lake_catalog.ensure_table(catalog, HITS, HITS_SCHEMA, partitioned=False)
+        self.alerts = _read(self.alerts_table, ALERTS_SCHEMA)
+        self.hits = _read(self.hits_table, HITS_SCHEMA)
+
+    def hits_of(self, rule_id: str) -> list[Hit]:
+        rows = self.hits.filter(pc.equal(self.hits["rule_id"], rule_id)).to_pylist()
+        return [_hit(row) for row in rows]
+
+    def alerts_of(self, rule_id: str) -> list[Alert]:
+        rows = self.alerts.filter(pc.equal(self.alerts["rule_id"], rule_id)).to_pylist()
+        return [Alert(**row) for row in rows]
+
+    def replace(self, rule_id: str, hits: list[Hit], alerts: list[Alert]) -> None:
+        """Stage a rule's hits and alerts (written by `write`)."""
+        owner = {key: alert.alert_id for alert in alerts for key in alert.hit_keys}
+        self.hits = pa.concat_tables([_without(self.hits, rule_id), _hit_rows(hits, owner)])
+        self.alerts = pa.concat_tables([_without(self.alerts, rule_id), _alert_rows(alerts)])
+
+    def write(self) -> None:
+        with warnings.catch_warnings():  # overwriting an empty table "deletes nothing": expected, not news
+            warnings.filterwarnings("ignore", "Delete operation did not match", UserWarning)
+            self.hits_table.overwrite(self.hits)
+            self.alerts_table.overwrite(self.alerts)
+
+
+def _read(table, schema: pa.Schema) -> pa.Table:
+    if table.current_snapshot() is None:
+        return schema.empty_table()
+    return table.scan().to_arrow().select(schema.names).cast(schema)
+
+
+def _without(rows: pa.Table, rule_id: str) -> pa.Table:
+    return rows.filter(pc.not_equal(rows["rule_id"], rule_id))
+
+
+def _hit_rows(hits: list[Hit], owner: dict[str, str]) -> pa.Table:
+    rows = [
+        {
+            "rule_id": h.rule_id,
+            "hit_key": h.hit_key,
+            "alert_id": owner.get(h.hit_key),
+            "bucket": h.bucket,
+            "first_seen": h.first_seen,
+            "last_seen": h.last_seen,
+            "events": h.events,
+            "distinct_values": h.distinct_values,
+            **h.entities,
+            "group_values": orjson.dumps(list(h.group), default=str).decode(),
+            "refs": h.refs,
+        }
+        for h in hits
+    ]
+    return pa.Table.from_pylist(rows, HITS_SCHEMA)
+
+
+def _hit(row: dict) -> Hit:
+    return Hit(
+        rule_id=row["rule_id"],
+        hit_key=row["hit_key"],
+        bucket=row["bucket"],
+        first_seen=row["first_seen"],
+        last_seen=row["last_seen"],
+        events=row["events"],
+        distinct_values=row["distinct_values"],
+        entities={k: row[k] for k in ("principal", "ip", "resource", "account")},
+        group=tuple(orjson.loads(row["group_values"])),
+        refs=row["refs"] or [],
+    )
+
+
+def _alert_rows(alerts: list[Alert]) -> pa.Table:
+    return pa.Table.from_pylist([a.__dict__ for a in alerts], ALERTS_SCHEMA)
+
+
+@contextmanager
+def locked(lake: Path) -> Iterator[None]:
+    """One writer of the alert tables at a time (detect runs, status changes), across processes."""
+    locks = lake / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with (locks / "alerts.lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def set_status(lake: Path, alert_id: str, status: str, note: str = "") -> Alert:
+    """An analyst's decision on an alert (open / acknowledged / closed, with a note), kept across re-runs."""
+    if status not in STATUSES:
+        raise ValueError(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    with locked(lake):
+        store = AlertStore(lake)
+        rows = store.alerts.to_pylist()
+        found = next((row for row in rows if row["alert_id"] == alert_id), None)
+        if found is None:
+            raise LookupError(f"no alert {alert_id!r} in the lake")
+        found.update(status=status, note=note, updated_at=dt.datetime.now(dt.UTC))
+        store.alerts = pa.Table.from_pylist(rows, ALERTS_SCHEMA)
+        store.write()
+    return Alert(**found)

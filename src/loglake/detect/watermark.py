@@ -1,0 +1,103 @@
+"""What arrived since a rule last ran: per table, the event-time ranges of data files committed after a snapshot.
+
+The watermark is the Iceberg sequence number of the last snapshot a rule has seen, per table: it follows
+commits, not event time, so logs that arrive late (an hour or a week) are evaluated when they land. The ranges
+come from the data files' lake_time bounds in the manifests, so finding them reads no data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyiceberg.conversions import from_bytes
+from pyiceberg.manifest import ManifestEntryStatus
+from pyiceberg.table import Table
+from pyiceberg.types import TimestamptzType
+
+from loglake.detect.connection import TimeRange
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class NewData:
+    ranges: list[TimeRange]  # event-time ranges of rows committed after the watermark (merged, sorted)
+    sequence: int  # the table's current sequence number: the next watermark
+
+
+def new_data(table: Table, after: int) -> NewData:
+    """Event-time ranges of the rows committed to `table` in snapshots after sequence number `after`."""
+    field_id = table.schema().find_field("lake_time").field_id
+    ranges: list[TimeRange] = []
+    current = after
+    for snapshot in table.metadata.snapshots:
+        sequence = snapshot.sequence_number or 0
+        current = max(current, sequence)
+        if sequence <= after:
+            continue
+        for manifest in snapshot.manifests(table.io):
+            if manifest.added_snapshot_id != snapshot.snapshot_id:
+                continue  # carried over from an earlier snapshot
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+                if entry.status == ManifestEntryStatus.ADDED:
+                    ranges.append(_bounds(entry.data_file, field_id))
+    return NewData(merge_ranges(ranges), current)
+
+
+def _bounds(data_file, field_id: int) -> TimeRange:
+    low = from_bytes(TimestamptzType(), data_file.lower_bounds[field_id])
+    high = from_bytes(TimestamptzType(), data_file.upper_bounds[field_id])
+    return EPOCH + dt.timedelta(microseconds=low), EPOCH + dt.timedelta(microseconds=high + 1)
+
+
+def merge_ranges(ranges: list[TimeRange], gap: dt.timedelta = dt.timedelta(0)) -> list[TimeRange]:
+    """Sorted, non-overlapping ranges covering the given ones (ranges closer than `gap` become one)."""
+    merged: list[TimeRange] = []
+    for low, high in sorted(ranges):
+        if merged and low <= merged[-1][1] + gap:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], high))
+        else:
+            merged.append((low, high))
+    return merged
+
+
+def align(ranges: list[TimeRange], bucket: dt.timedelta) -> list[TimeRange]:
+    """Widen ranges to whole buckets (epoch-aligned), so every touched bucket is counted in full."""
+    seconds = int(bucket.total_seconds())
+
+    def floor(t: dt.datetime) -> dt.datetime:
+        return EPOCH + dt.timedelta(seconds=int((t - EPOCH).total_seconds()) // seconds * seconds)
+
+    widened = [(floor(low), floor(high - dt.timedelta(microseconds=1)) + bucket) for low, high in ranges]
+    return merge_ranges(widened)
+
+
+class WatermarkStore:
+    """Per rule and table, the last sequence number evaluated (a SQLite file beside the catalog)."""
+
+    def __init__(self, path: Path):
+        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS watermarks (rule_id TEXT NOT NULL, tbl TEXT NOT NULL, "
+            "sequence INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (rule_id, tbl))"
+        )
+
+    def get(self, rule_id: str) -> dict[str, int]:
+        rows = self._db.execute("SELECT tbl, sequence FROM watermarks WHERE rule_id = ?", [rule_id]).fetchall()
+        return dict(rows)
+
+    def set(self, rule_id: str, sequences: dict[str, int]) -> None:
+        now = dt.datetime.now(dt.UTC).isoformat()
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.executemany(
+                "INSERT INTO watermarks VALUES (?, ?, ?, ?) ON CONFLICT (rule_id, tbl) "
+                "DO UPDATE SET sequence = excluded.sequence, updated_at = excluded.updated_at",
+                [(rule_id, table, sequence, now) for table, sequence in sequences.items()],
+            )
+
+    def close(self) -> None:
+        self._db.close()
