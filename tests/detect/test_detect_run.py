@@ -186,3 +186,20 @@ def test_cli_errors_name_the_fix(lake: Path, tmp_path: Path, capsys) -> None:
     assert "--output" in capsys.readouterr().err
     assert main(["detect", "--lake", str(lake), "--since", "yesterday"]) == 1
     assert "24h" in capsys.readouterr().err
+
+
+def test_sigma_rules_added_to_a_lake_run_there(tmp_path: Path, lake: Path, capsys) -> None:
+    fixtures = Path(__file__).parents[1] / "fixtures" / "sigma"
+    ingest(tmp_path / "raw", lake, [event("StopLogging", T0)])
+    assert main(["rules", "add", str(fixtures / "rules"), "--lake", str(lake)]) == 0
+    assert main(["rules", "add", str(fixtures / "unsupported"), "--lake", str(lake)]) == 0
+    capsys.readouterr()
+    assert main(["rules", "list", "--unsupported", "--lake", str(lake), "--format", "json"]) == 0
+    unsupported = orjson.loads(capsys.readouterr().out)
+    assert [Path(u["file"]).name for u in unsupported] == ["aws_lambda_function_created_or_invoked.yml"]
+    assert "near" in unsupported[0]["reason"]
+    sigma_rules = [r for r in load_rulebook(lake).rules if r.source == "sigma"]
+    assert len(sigma_rules) >= 57
+    stop = next(r for r in sigma_rules if r.path.name == "aws_cloudtrail_disable_logging.yml")
+    result = detect(lake, [stop])
+    assert [a.count for a in result.new] == [1]

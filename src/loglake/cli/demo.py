@@ -11,6 +11,7 @@ import typer
 from loglake.cli.app import app, console
 from loglake.cli.ingest import print_summary, run_with_progress
 from loglake.cli.output import print_table
+from loglake.detect.outputs.base import SEVERITY_RANK
 from loglake.ingest.pipeline import IngestOptions
 from loglake.query import engine
 
@@ -92,8 +93,43 @@ def demo_command(
         rows,
         title=f"the attack: key {facts['leaked_access_key_id']} used from {facts['attacker_ip']}",
     )
+    _detect(out, lake, manifest)
     console.print(
         f'\nexplore: loglake query --lake {lake} "SELECT eventname, count(*) FROM cloudtrail_logs '
-        'GROUP BY ALL ORDER BY 2 DESC LIMIT 10"',
+        'GROUP BY ALL ORDER BY 2 DESC LIMIT 10"\n'
+        f"alerts:  loglake alerts list --lake {lake}   hunt: loglake hunt ip {facts['attacker_ip']} --lake {lake}",
         highlight=False,
     )
+
+
+def _detect(out: Path, lake: Path, manifest) -> None:
+    """Add the demo's threat-intel feed, run the built-in rules, show the alerts per day and the worst ones."""
+    from loglake.cli.detect import run_with_progress
+    from loglake.demo.intel import write_intel_feed
+    from loglake.detect.intel import add_feed
+    from loglake.detect.rulebook import load_rulebook
+
+    added = add_feed(lake, write_intel_feed(out, manifest))
+    console.print(f"threat intel: {added.added} indicators from {out / 'intel' / 'feed.csv'}")
+    result = run_with_progress(lake, load_rulebook(lake).rules, None, None)
+    print_table(*alerts_per_day(result.new), title=f"{len(result.new)} alerts, by day of first sighting")
+    worst = sorted(result.new, key=lambda a: (-SEVERITY_RANK[a.severity], a.first_seen))[:15]
+    print_table(
+        ["severity", "first seen", "title", "principal / ip", "resource"],
+        [
+            [a.severity, f"{a.first_seen:%m-%d %H:%M}", a.title, a.principal or a.ip or "", a.resource or ""]
+            for a in worst
+        ],
+        title="the most severe alerts",
+    )
+
+
+def alerts_per_day(alerts: list) -> tuple[list[str], list[list[str]]]:
+    """Columns and rows: per day, alerts by severity and a bar of the total."""
+    days = sorted({a.first_seen.date() for a in alerts})
+    severities = [s for s in SEVERITY_RANK if any(a.severity == s for a in alerts)]
+    rows = []
+    for day in days:
+        counts = [sum(1 for a in alerts if a.first_seen.date() == day and a.severity == s) for s in severities]
+        rows.append([day.isoformat(), *map(str, counts), "█" * min(60, sum(counts))])
+    return ["day", *severities, ""], rows

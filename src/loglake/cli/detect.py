@@ -62,7 +62,7 @@ def detect_command(
     start, end = parse_range(since, until)
     sinks = [_output(spec) for spec in outputs or []]
     rules = _selected_rules(lake, rule_ids)
-    result = _run_with_progress(lake, rules, start, end)
+    result = run_with_progress(lake, rules, start, end)
     _report(result, fmt)
     if sinks and result.new:
         for delivery in deliver(sinks, result.new):
@@ -90,7 +90,7 @@ def _selected_rules(lake: Path, rule_ids: list[str] | None) -> list[Rule]:
     return [rule for rule in book.rules if rule.enabled]
 
 
-def _run_with_progress(lake: Path, rules: list[Rule], start, end) -> DetectResult:
+def run_with_progress(lake: Path, rules: list[Rule], start, end) -> DetectResult:
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("detect", total=len(rules))

@@ -90,6 +90,7 @@ def scope_tables(
     tables: tuple[str, ...],
     ranges: list[TimeRange] | None,
     lookback: dt.timedelta | None = None,
+    sources: dict[str, str] | None = None,
 ) -> None:
     """Point the plain table names at the rows whose event time falls in `ranges` (None: all rows).
 

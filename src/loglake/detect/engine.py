@@ -40,13 +40,21 @@ class Hit:
     refs: list[dict]  # {lake_table, lake_file, lake_row, event_id}
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, rule: Rule, ranges: list[TimeRange] | None) -> list[Hit]:
-    """The rule's hits among rows whose event time is in `ranges` (bucket-aligned by the caller; None: all)."""
+def evaluate(
+    con: duckdb.DuckDBPyConnection,
+    rule: Rule,
+    ranges: list[TimeRange] | None,
+    sources: dict[str, str] | None = None,
+) -> list[Hit]:
+    """The rule's hits among rows whose event time is in `ranges` (bucket-aligned by the caller; None: all).
+
+    `sources` names tables holding a prefiltered copy of some lake tables' rows to read instead (see prefilter).
+    """
     try:
         with shapes_only(con):
-            columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}) AS q").fetchall()}
+            columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}\n) AS q").fetchall()}
             expressions = entity_expressions(con, rule, columns)
-        scope_tables(con, rule.tables, ranges, rule.lookback)
+        scope_tables(con, rule.tables, ranges, rule.lookback, sources or {})
         rows = con.execute(hits_sql(rule, columns, expressions)).fetchall()
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
@@ -80,7 +88,8 @@ def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str]) -> str:
     minimum = rule.threshold.count if rule.threshold else 1
     group_by = ", ".join([*groups, "bucket"])
     return f"""
-        WITH ev AS (SELECT {event_select} FROM ({rule.query}) AS q WHERE lake_time IS NOT NULL)
+        WITH ev AS (SELECT {event_select} FROM ({rule.query}
+) AS q WHERE lake_time IS NOT NULL)
         SELECT {", ".join(groups) + "," if groups else ""}
             to_timestamp(floor(epoch(t) / {seconds}) * {seconds}) AS bucket,
             min(t), max(t), count(*), count(DISTINCT distinct_value),
@@ -113,7 +122,7 @@ def entity_expressions(con: duckdb.DuckDBPyConnection, rule: Rule, columns: set[
 
 def _binds(con: duckdb.DuckDBPyConnection, expression: str, query: str) -> bool:
     try:
-        con.execute(f"DESCRIBE SELECT {expression} FROM ({query}) AS q")
+        con.execute(f"DESCRIBE SELECT {expression} FROM ({query}\n) AS q")
     except duckdb.Error:
         return False
     return True

@@ -126,14 +126,24 @@ def parse_duration(value: Any, where: str) -> dt.timedelta:
     return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
-def load_rule_file(path: Path) -> Rule:
-    """A loglake YAML rule file (not Sigma: see `detect.sigma`)."""
+def read_yaml_documents(path: Path) -> list[Any]:
+    """The YAML documents of a rule file (LibYAML's parser: the pure-Python one takes seconds for the pack)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return [d for d in yaml.load_all(path.read_text(encoding="utf-8"), Loader=loader) if d is not None]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise RuleError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
+
+
+def load_rule_file(path: Path) -> Rule:
+    """A loglake YAML rule file (not Sigma: see `detect.sigma`)."""
+    return rule_from_documents(read_yaml_documents(path), path)
+
+
+def rule_from_documents(documents: list[Any], path: Path) -> Rule:
+    data = documents[0] if len(documents) == 1 else None
     if not isinstance(data, dict):
         raise RuleError(f"{path}: a rule file holds one mapping (id, title, severity, tables, query ...)")
     return rule_from_dict(data, path=path)

@@ -10,9 +10,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-from loglake.detect.rule import Rule, RuleError, is_sigma, load_rule_file
+from loglake.detect.rule import Rule, RuleError, is_sigma, read_yaml_documents, rule_from_documents
 
 BUILTIN = Path(__file__).parent / "rules"
 RULE_SUFFIXES = (".yml", ".yaml")
@@ -59,10 +57,7 @@ def rule_files(folder: Path) -> list[Path]:
 
 
 def _load(path: Path, book: Rulebook) -> list[Rule]:
-    try:
-        documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
-    except yaml.YAMLError as error:
-        raise RuleError(f"{path}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    documents = read_yaml_documents(path)
     if documents and all(is_sigma(d) for d in documents):
         from loglake.detect import sigma  # pySigma is imported only when a Sigma rule is there
 
@@ -71,7 +66,7 @@ def _load(path: Path, book: Rulebook) -> list[Rule]:
         except sigma.SigmaUnsupported as why:
             book.unsupported.append((path, str(why)))
             return []
-    return [load_rule_file(path)]
+    return [rule_from_documents(documents, path)]
 
 
 def add_rules(lake: Path, source: Path) -> tuple[list[Rule], list[tuple[Path, str]]]:

@@ -21,6 +21,7 @@ from loglake.detect import alerts as alert_merge
 from loglake.detect import engine
 from loglake.detect.alerts import Alert
 from loglake.detect.connection import TimeRange, open_connection
+from loglake.detect.prefilter import build_candidates, simple_condition
 from loglake.detect.rule import Rule
 from loglake.detect.store import AlertStore, locked
 from loglake.detect.watermark import WatermarkStore, align, new_data
@@ -64,7 +65,6 @@ def detect(
     on_rule: Callable[[Rule], None] | None = None,
 ) -> DetectResult:
     """Evaluate `rules`; incremental by watermark, or a backtest over [since, until) when either is given."""
-    backtest = since is not None or until is not None
     result = DetectResult()
     with locked(lake):
         # Tables are read before the connection opens: its views then show at least the rows the recorded
@@ -73,18 +73,20 @@ def detect(
         con = open_connection(lake, threads=threads)
         store = AlertStore(lake)
         marks = WatermarkStore(state_path(lake))
-        context = _Context(con, store, marks, tables, backtest, since, until, dt.datetime.now(dt.UTC))
-        advanced: dict[str, dict[str, int]] = {}
+        now = dt.datetime.now(dt.UTC)
         try:
-            for rule in rules:
+            plans = [_plan(rule, tables, marks, since, until, now) for rule in rules]
+            sources = build_candidates(con, [(p.rule, p.ranges) for p in plans if p.status is None])
+            advanced: dict[str, dict[str, int]] = {}
+            for plan in plans:
                 started = time.perf_counter()
-                run, sequences = _run_rule(context, rule, result)
+                run = _evaluate(con, store, plan, sources, now, result)
                 run.seconds = time.perf_counter() - started
                 result.runs.append(run)
-                if sequences is not None and run.status != "error":
-                    advanced[rule.id] = sequences
+                if plan.sequences is not None and run.status != "error":
+                    advanced[plan.rule.id] = plan.sequences
                 if on_rule:
-                    on_rule(rule)
+                    on_rule(plan.rule)
             store.write()
             for rule_id, sequences in advanced.items():
                 marks.set(rule_id, sequences)
@@ -95,50 +97,54 @@ def detect(
 
 
 @dataclass(frozen=True)
-class _Context:
-    con: duckdb.DuckDBPyConnection
-    store: AlertStore
-    marks: WatermarkStore
-    tables: dict[str, Table]
-    backtest: bool
-    since: dt.datetime | None
-    until: dt.datetime | None
-    now: dt.datetime
+class _Plan:
+    """What a rule will look at in this run: its time ranges, or why it has nothing to do."""
+
+    rule: Rule
+    ranges: list[TimeRange] | None  # None: all history
+    status: str | None = None  # "no data" / "nothing new" when the rule does not run
+    sequences: dict[str, int] | None = None  # the watermark after this run (None in a backtest)
 
 
-def _run_rule(context: _Context, rule: Rule, result: DetectResult) -> tuple[RuleRun, dict[str, int] | None]:
-    con, store, marks, since, until, now = (
-        context.con, context.store, context.marks, context.since, context.until, context.now
-    )  # fmt: skip
-    present = {name: context.tables[name] for name in rule.tables if name in context.tables}
+def _plan(rule: Rule, tables: dict[str, Table], marks: WatermarkStore, since, until, now) -> _Plan:  # noqa: PLR0917
+    present = {name: tables[name] for name in rule.tables if name in tables}
     if not present:
-        return RuleRun(rule.id, "no data"), None
-    sequences = None
-    if context.backtest:
+        return _Plan(rule, [], "no data")
+    if since is not None or until is not None:
         low = since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
         high = until or now + dt.timedelta(days=1)
-        ranges: list[TimeRange] | None = align([(low, high)], rule.bucket)
-    else:
-        seen = marks.get(rule.id)
-        fresh = {name: new_data(table, seen.get(name, 0)) for name, table in present.items()}
-        sequences = {name: data.sequence for name, data in fresh.items()}
-        if not seen:
-            ranges = None  # a rule's first run looks at all history
-        else:
-            ranges = align([r for data in fresh.values() for r in data.ranges], rule.bucket)
-            if not ranges:
-                return RuleRun(rule.id, "nothing new"), sequences
+        return _Plan(rule, align([(low, high)], rule.bucket))
+    seen = marks.get(rule.id)
+    fresh = {name: new_data(table, seen.get(name, 0)) for name, table in present.items()}
+    sequences = {name: data.sequence for name, data in fresh.items()}
+    if not seen:
+        return _Plan(rule, None, sequences=sequences)  # a rule's first run looks at all history
+    ranges = align([r for data in fresh.values() for r in data.ranges], rule.bucket)
+    return _Plan(rule, ranges, None if ranges else "nothing new", sequences)
+
+
+def _evaluate(  # noqa: PLR0917
+    con: duckdb.DuckDBPyConnection,
+    store: AlertStore,
+    plan: _Plan,
+    sources: dict[str, str],
+    now: dt.datetime,
+    result: DetectResult,
+) -> RuleRun:
+    rule = plan.rule
+    if plan.status is not None:
+        return RuleRun(rule.id, plan.status)
     try:
-        hits = engine.evaluate(con, rule, ranges)
+        candidates = sources if simple_condition(rule) is not None else {}
+        hits = engine.evaluate(con, rule, plan.ranges, candidates)
     except engine.RuleRunError as error:
-        return RuleRun(rule.id, "error", error=str(error)), None
-    kept = [h for h in store.hits_of(rule.id) if not _inside(h.bucket, ranges)]
+        return RuleRun(rule.id, "error", error=str(error))
+    kept = [h for h in store.hits_of(rule.id) if not _inside(h.bucket, plan.ranges)]
     merged = alert_merge.merge(rule, kept + hits, store.alerts_of(rule.id), now)
     store.replace(rule.id, kept + hits, merged.alerts)
     result.new.extend(merged.new)
     result.updated.extend(merged.updated)
-    run = RuleRun(rule.id, "evaluated", len(hits), len(merged.alerts), len(merged.new), len(merged.updated))
-    return run, sequences
+    return RuleRun(rule.id, "evaluated", len(hits), len(merged.alerts), len(merged.new), len(merged.updated))
 
 
 def _inside(moment: dt.datetime, ranges: list[TimeRange] | None) -> bool:

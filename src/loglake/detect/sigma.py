@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import duckdb
-import yaml
 from sigma.backends.sqlite import sqliteBackend
 from sigma.collection import SigmaCollection
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
@@ -50,7 +49,7 @@ from sigma.processing.transformations.base import DetectionItemTransformation, P
 from sigma.rule import SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaCompareExpression, SigmaExists, SigmaNull, SigmaString, TimestampPart
 
-from loglake.detect.rule import Rule, RuleError, Threshold, is_sigma, parse_duration
+from loglake.detect.rule import Rule, RuleError, Threshold, is_sigma, parse_duration, read_yaml_documents
 from loglake.formats import cloudtrail, registry
 from loglake.formats.jsonshape import Json, ListOf, MapOf, Shape, Str, Struct
 
@@ -372,12 +371,7 @@ class _Count:
 
 
 def _read_documents(path: Path) -> list[dict[str, Any]]:
-    try:
-        documents = [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise RuleError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    documents = read_yaml_documents(path)
     if not documents or not all(isinstance(d, dict) for d in documents):
         raise RuleError(f"{path}: a Sigma file holds one or more rule mappings (title, logsource, detection ...)")
     return documents

@@ -1,0 +1,84 @@
+"""One scan per table for all the simple rules on it, instead of one scan per rule.
+
+Most rules are a filter over one table (`SELECT * FROM cloudtrail_logs WHERE <condition>`). Before they run,
+the rows matching any of their conditions (within the union of their time ranges) are copied once into a small
+in-memory table, and those rules then read it instead of the lake: forty CloudTrail rules cost one pass over
+the table, plus forty queries over a few thousand candidate rows. Rules of any other shape (joins, history,
+unions, subqueries) read the lake as usual.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+
+from loglake.detect.connection import TimeRange, time_predicate
+from loglake.detect.rule import Rule
+from loglake.detect.watermark import merge_ranges
+
+CANDIDATES = "__candidates_{table}"
+
+
+def simple_condition(rule: Rule) -> str | None:
+    """The rule's WHERE condition when the rule is `SELECT * FROM <its one table> WHERE ...`, else None."""
+    if len(rule.tables) != 1:
+        return None
+    try:
+        tree = sqlglot.parse_one(rule.query, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return None
+    source = tree.args.get("from_")
+    if not isinstance(tree, exp.Select) or source is None or tree.args.get("joins") or tree.args.get("with_"):
+        return None
+    table = source.this
+    simple = (
+        [type(e) for e in tree.expressions] == [exp.Star]
+        and isinstance(table, exp.Table)
+        and table.name == rule.tables[0]
+        and not table.db
+        and not table.alias
+        and tree.args.get("where") is not None
+        and not any(tree.args.get(k) for k in ("group", "having", "qualify", "limit", "order", "distinct"))
+        and tree.args["where"].find(exp.Subquery, exp.Select, exp.Exists) is None
+    )
+    return tree.args["where"].this.sql("duckdb") if simple else None
+
+
+def build_candidates(
+    con: duckdb.DuckDBPyConnection, plans: list[tuple[Rule, list[TimeRange] | None]]
+) -> dict[str, str]:
+    """Copy each table's candidate rows once; returns table -> the in-memory table rules should read instead.
+
+    A table gets candidates only when at least two simple rules read it (one rule gains nothing). If the
+    combined query fails (one rule's condition does not run), that table's rules fall back to the lake.
+    """
+    by_table: dict[str, list[tuple[str, list[TimeRange] | None]]] = {}
+    for rule, ranges in plans:
+        condition = simple_condition(rule)
+        if condition is not None:
+            by_table.setdefault(rule.tables[0], []).append((condition, ranges))
+    sources = {}
+    for table, entries in by_table.items():
+        if len(entries) < 2:
+            continue
+        name = CANDIDATES.format(table=table)
+        conditions = " OR ".join(f"({condition})" for condition, _ in entries)
+        scope = time_predicate(_union([ranges for _, ranges in entries]))
+        try:
+            con.execute(
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM main."{table}" AS "{table}" '
+                f"WHERE ({scope}) AND ({conditions})"
+            )
+        except duckdb.Error:
+            continue
+        sources[table] = name
+    return sources
+
+
+def _union(scopes: list[list[TimeRange] | None]) -> list[TimeRange] | None:
+    if any(scope is None for scope in scopes):
+        return None
+    return merge_ranges([r for scope in scopes for r in scope or []], gap=dt.timedelta(0))
