@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -44,11 +45,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
         lake = work / "lake"
-        seed_day = build_seed(work / "raw", lake)
-        catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
         targets = {"cloudtrail_logs": args.events, "vpc_flow_logs": args.flows}
-        for name in TABLES:
-            grow(lake_catalog.load_table(catalog, name), targets[name], args.days, seed_day)
+        if (lake / "catalog.db").exists():  # a lake kept by an earlier run: measure it again
+            for path in (lake / "detect-state.db", lake / "locks"):
+                shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+            catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
+            seed_day = (
+                lake_catalog.load_table(catalog, "cloudtrail_logs").scan(limit=1).to_arrow()["lake_date"][0].as_py()
+            )
+        else:
+            seed_day = build_seed(work / "raw", lake)
+            catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
+            for name in TABLES:
+                grow(lake_catalog.load_table(catalog, name), targets[name], args.days, seed_day)
         rules = [r for r in load_rulebook(None).rules if r.enabled]
         baseline = scan_seconds(lake, args.threads)
         print(f"lake: {targets['cloudtrail_logs']:,} CloudTrail events, {targets['vpc_flow_logs']:,} flow records")

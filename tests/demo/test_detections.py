@@ -68,3 +68,9 @@ def test_the_exfiltration_alert_names_the_bucket_and_the_attacker(demo_alerts) -
     burst = [a for a in alerts if a.rule_id == "aws.s3access.mass_get_object"]
     assert [(a.resource, a.ip) for a in burst] == [(manifest.sensitive_bucket, manifest.attacker_ip)]
     assert all(ref["lake_file"] and ref["lake_row"] for ref in burst[0].refs)
+
+
+def test_threat_intel_matches_only_the_c2(demo_alerts) -> None:
+    manifest, alerts = demo_alerts
+    matched = {a.resource for a in alerts if a.rule_id == "intel.indicator_match"}
+    assert matched and matched <= {manifest.bad_domain, manifest.facts["bad_domain_ip"]}

@@ -11,13 +11,14 @@ from pathlib import Path
 
 from loglake.demo.generate import DemoManifest
 
-# Indicators the demo estate never touches: the feed is mostly about other people's incidents.
+# Indicators the demo estate never touches (the feed is mostly about other people's incidents), from reserved
+# documentation ranges the demo's own traffic does not use (it uses 192.0.2/24, 198.51.100/24, 203.0.113/24).
 _DECOYS = [
-    ("198.51.100.250", "ip", "SSH brute-force source"),
-    ("192.0.2.0/28", "cidr", "bulletproof hosting range"),
+    ("233.252.0.77", "ip", "SSH brute-force source"),
+    ("233.252.0.128/28", "cidr", "bulletproof hosting range"),
     ("update-check.cdn-telemetry.example", "domain", "loader staging domain"),
     ("paste-drop.example", "domain", "exfiltration paste site"),
-    ("2001:db8:dead::/48", "cidr", "IPv6 scanning infrastructure"),
+    ("3fff:0:dead::/48", "cidr", "IPv6 scanning infrastructure"),
 ]
 
 

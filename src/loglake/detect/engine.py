@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from dataclasses import dataclass
 
 import duckdb
@@ -45,11 +46,16 @@ def evaluate(
     rule: Rule,
     ranges: list[TimeRange] | None,
     sources: dict[str, str] | None = None,
+    timeout: float | None = None,
 ) -> list[Hit]:
     """The rule's hits among rows whose event time is in `ranges` (bucket-aligned by the caller; None: all).
 
     `sources` names tables holding a prefiltered copy of some lake tables' rows to read instead (see prefilter).
+    A rule still running after `timeout` seconds is stopped: one runaway rule must not hold up the others.
     """
+    timer = threading.Timer(timeout, con.interrupt) if timeout else None
+    if timer:
+        timer.start()
     try:
         with shapes_only(con):
             columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}\n) AS q").fetchall()}
@@ -58,8 +64,12 @@ def evaluate(
         rows = con.execute(hits_sql(rule, columns, expressions)).fetchall()
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
+        if isinstance(error, duckdb.InterruptException):
+            first = f"stopped after {timeout:.0f} s (LOGLAKE_RULE_TIMEOUT)"
         raise RuleRunError(f"rule {rule.id}: {first}") from None
     finally:
+        if timer:
+            timer.cancel()
         con.execute("SET search_path = 'main'")
     return [_hit(rule, row) for row in rows]
 

@@ -9,6 +9,7 @@ data safe: the same rows always give the same hits.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,11 @@ class DetectResult:
     @property
     def errors(self) -> list[RuleRun]:
         return [r for r in self.runs if r.status == "error"]
+
+
+def rule_timeout() -> float:
+    """Seconds one rule may run (env LOGLAKE_RULE_TIMEOUT; 0 for no limit)."""
+    return float(os.environ.get("LOGLAKE_RULE_TIMEOUT", "300"))
 
 
 def state_path(lake: Path) -> Path:
@@ -136,7 +142,7 @@ def _evaluate(  # noqa: PLR0917
         return RuleRun(rule.id, plan.status)
     try:
         candidates = sources if simple_condition(rule) is not None else {}
-        hits = engine.evaluate(con, rule, plan.ranges, candidates)
+        hits = engine.evaluate(con, rule, plan.ranges, candidates, timeout=rule_timeout())
     except engine.RuleRunError as error:
         return RuleRun(rule.id, "error", error=str(error))
     kept = [h for h in store.hits_of(rule.id) if not _inside(h.bucket, plan.ranges)]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +51,9 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     for name in EXTENSIONS:
         con.execute(f"LOAD '{_extension_path(name)}'")
     con.execute("SET TimeZone = 'UTC'")
+    # A query bigger than memory spills to the system's temporary folder, not to ./.tmp wherever loglake runs.
+    spill = Path(tempfile.gettempdir()) / f"loglake-duckdb-{os.getuid()}"
+    con.execute(f"SET temp_directory = '{spill}'")
     tables = lake_catalog.table_names(catalog)
     for name in tables:
         register_table(con, name, lake_catalog.load_table(catalog, name))
