@@ -26,5 +26,9 @@ bench: $(STAMP)
 	$(PY) bench/ingest.py
 	$(PY) bench/query.py
 
+.PHONY: screenshots
+screenshots: $(STAMP)  # docs/screenshots/*.png of each web view (demo-out/lake if present); needs /usr/bin/chromium
+	$(PY) scripts/screenshots.py
+
 clean:
 	rm -rf demo-out .pytest_cache
