@@ -385,10 +385,20 @@ def test_assets_when_absent_and_present(client, lake_copy):
     from loglake.lake import catalog as lake_catalog
 
     catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake_copy))
-    rows = pa.table({"arn": ["arn:aws:s3:::prod-data"], "sensitivity": ["high"]})
+    closed = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
+    rows = pa.table(  # the history keeps the closed version; the page shows the current one only
+        {
+            "arn": ["arn:aws:s3:::prod-data", "arn:aws:s3:::prod-data"],
+            "sensitivity": ["internal", "high"],
+            "valid_to": pa.array([closed, None], pa.timestamp("us", tz="UTC")),
+        }
+    )
     lake_catalog.ensure_table(catalog, "assets", rows.schema, partitioned=False).append(rows)
     answer = client_for(create_app(lake_copy)).get("/api/assets").json()
-    assert answer == {"available": True, "rows": [{"arn": "arn:aws:s3:::prod-data", "sensitivity": "high"}]}
+    assert answer == {
+        "available": True,
+        "rows": [{"arn": "arn:aws:s3:::prod-data", "sensitivity": "high", "valid_to": None}],
+    }
 
 
 # -- the page, docs, errors ------------------------------------------------------------------------------------------

@@ -59,6 +59,14 @@ EndpointOption = Annotated[
     str | None, typer.Option("--endpoint-url", help="Send every AWS call here (e.g. a moto_server); default: AWS.")
 ]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="Output: table, json, jsonl or csv.")]
+AssetsLakeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--lake",
+        # No LOGLAKE_LAKE fallback: writing to a lake is opted into per run (audit is often a read-only CI gate).
+        help="Also record each resource's posture in this lake's `assets` table (history kept).",
+    ),
+]
 
 
 def user_errors(function: F) -> F:
@@ -143,11 +151,14 @@ def inventory_command(
         str | None, typer.Option("--services", help="Only these collectors (comma-separated), e.g. s3,vpc.")
     ] = None,
     fmt: FormatOption = "table",
+    lake: AssetsLakeOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Snapshot the account's resources, tags and logging settings (JSON) for the later steps to read offline."""
     from loglake.inventory.collect import run_inventory
 
     _check_format(fmt, TABLE_FORMATS)
+    policy = _policy(config) if lake is not None else None  # a bad policy.yaml fails before minutes of AWS calls
     target = out or default_inventory_path()
     with _progress() as progress:
         task = progress.add_task("inventory", total=None, current="")
@@ -172,6 +183,23 @@ def inventory_command(
         f"({', '.join(snapshot.regions)}) to {target}"
         + (f"; {len(snapshot.errors)} collector(s) failed" if snapshot.errors else "")
         + (f"; {partial} resource(s) partly read" if partial else ""),
+        highlight=False,
+    )
+    if lake is not None and policy is not None:
+        _record_assets(lake, snapshot, policy)
+
+
+def _record_assets(lake: Path, snapshot: Inventory, policy: Policy) -> None:
+    from loglake.lake.catalog import LakeError
+    from loglake.policy.assets import write_assets
+
+    try:
+        changes = write_assets(lake, snapshot, policy)
+    except LakeError as error:
+        _fail(str(error))
+    console_err.print(
+        f"assets in {lake}: {changes.added} new, {changes.changed} changed, {changes.closed} gone, "
+        f"{changes.unchanged} unchanged",
         highlight=False,
     )
 
@@ -314,6 +342,7 @@ def audit_command(
         str, typer.Option("--fail-on", help="Exit 2 on a failure at or above: critical, high, medium, low, info, none.")
     ] = "none",
     failed_only: Annotated[bool, typer.Option("--failed", help="Only failing rows.")] = False,
+    lake: AssetsLakeOption = None,
 ) -> None:
     """One row per (resource, check): what the matrix requires against what is set; exit 2 past --fail-on."""
     from loglake.policy import report
@@ -323,7 +352,10 @@ def audit_command(
     if fail_on not in FAIL_ON:
         _fail(f"unknown severity {fail_on!r} for --fail-on; use one of: {', '.join(FAIL_ON)}")
     snapshot, _ = _inventory(inventory)
-    rows = audit(snapshot, _policy(config))
+    policy = _policy(config)
+    rows = audit(snapshot, policy)
+    if lake is not None:
+        _record_assets(lake, snapshot, policy)
     if failed_only:
         rows = [r for r in rows if r["status"] != "pass"]
     if fmt == "sarif":

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+from pyiceberg.table import Table
 
 from loglake.formats import registry
 from loglake.query import engine
@@ -21,9 +22,25 @@ from loglake.query import engine
 TimeRange = tuple[dt.datetime, dt.datetime]
 
 
-def open_connection(lake: Path, *, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """The lake's tables as views, every format's table present, and the `lake` schema."""
+def open_connection(
+    lake: Path, *, threads: int | None = None, tables: dict[str, Table] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """The lake's tables as views, every format's table present, and the `lake` schema.
+
+    `tables` (Iceberg tables loaded by the caller) become views over their snapshot's data files: a detect
+    run binds each table dozens of times, and binding `iceberg_scan` re-reads every manifest each time
+    (seconds per rule on a table with many commits), while the Parquet footers of a file list are read once
+    and cached. Log tables are append-only, so the file list is the snapshot.
+    """
     con = engine.connect(lake, threads=threads)
+    con.execute("SET parquet_metadata_cache = true")
+    for name, table in (tables or {}).items():
+        files = [task.file.file_path.removeprefix("file://") for task in table.scan().plan_files()]
+        if files:
+            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+            con.execute(
+                f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)'
+            )
     _complete(con)
     return con
 

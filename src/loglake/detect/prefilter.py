@@ -18,6 +18,7 @@ from sqlglot import exp
 from loglake.detect.connection import TimeRange, time_predicate
 from loglake.detect.rule import Rule
 from loglake.detect.watermark import merge_ranges
+from loglake.formats import registry
 
 CANDIDATES = "__candidates_{table}"
 
@@ -55,27 +56,50 @@ def build_candidates(
     A table gets candidates only when at least two simple rules read it (one rule gains nothing). If the
     combined query fails (one rule's condition does not run), that table's rules fall back to the lake.
     """
-    by_table: dict[str, list[tuple[str, list[TimeRange] | None]]] = {}
+    by_table: dict[str, list[tuple[Rule, str, list[TimeRange] | None]]] = {}
     for rule, ranges in plans:
         condition = simple_condition(rule)
         if condition is not None:
-            by_table.setdefault(rule.tables[0], []).append((condition, ranges))
+            by_table.setdefault(rule.tables[0], []).append((rule, condition, ranges))
     sources = {}
     for table, entries in by_table.items():
         if len(entries) < 2:
             continue
         name = CANDIDATES.format(table=table)
-        conditions = " OR ".join(f"({condition})" for condition, _ in entries)
-        scope = time_predicate(_union([ranges for _, ranges in entries]))
+        conditions = " OR ".join(f"({condition})" for _, condition, _ in entries)
+        scope = time_predicate(_union([ranges for _, _, ranges in entries]))
+        columns = ", ".join(f'"{c}"' for c in _needed_columns(con, table, [rule for rule, _, _ in entries]))
         try:
             con.execute(
-                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT * FROM main."{table}" AS "{table}" '
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {columns} FROM main."{table}" AS "{table}" '
                 f"WHERE ({scope}) AND ({conditions})"
             )
         except duckdb.Error:
             continue
         sources[table] = name
     return sources
+
+
+def _needed_columns(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule]) -> list[str]:
+    """The table's columns the rules (and the entities they report) name: the only ones worth copying.
+
+    Copying every column of the matching rows costs more than the scan itself on wide tables (CloudTrail's
+    JSON text columns); rules see the same names, and the alerts point back to the full raw rows.
+    """
+    present = [row[0] for row in con.execute(f'DESCRIBE shape."{table}"').fetchall()]
+    module = registry.for_table(table)
+    texts = [r.query for r in rules] + [e for r in rules for e in r.entities.values()]
+    texts += list(getattr(module, "ENTITIES", {}).values())
+    named = {"lake_time", "lake_file", "lake_row", "lake_table", "lake_account", "lake_region", "lake_ips"}
+    for text in texts:
+        try:
+            tree = sqlglot.parse_one(
+                f"SELECT {text}" if not text.lstrip().upper().startswith(("SELECT", "WITH")) else text, read="duckdb"
+            )
+        except sqlglot.errors.ParseError:
+            return present
+        named.update(identifier.name for identifier in tree.find_all(exp.Identifier))
+    return [column for column in present if column in named]
 
 
 def _union(scopes: list[list[TimeRange] | None]) -> list[TimeRange] | None:

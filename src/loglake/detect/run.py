@@ -76,7 +76,7 @@ def detect(
         # Tables are read before the connection opens: its views then show at least the rows the recorded
         # sequence numbers cover, so a commit racing this run is evaluated again later, never skipped.
         tables = _log_tables(lake)
-        con = open_connection(lake, threads=threads)
+        con = open_connection(lake, threads=threads, tables=tables)
         store = AlertStore(lake)
         marks = WatermarkStore(state_path(lake))
         now = dt.datetime.now(dt.UTC)
@@ -142,7 +142,12 @@ def _evaluate(  # noqa: PLR0917
         return RuleRun(rule.id, plan.status)
     try:
         candidates = sources if simple_condition(rule) is not None else {}
-        hits = engine.evaluate(con, rule, plan.ranges, candidates, timeout=rule_timeout())
+        try:
+            hits = engine.evaluate(con, rule, plan.ranges, candidates, timeout=rule_timeout())
+        except engine.RuleRunError:
+            if not candidates:
+                raise
+            hits = engine.evaluate(con, rule, plan.ranges, timeout=rule_timeout())  # the lake, not the copy
     except engine.RuleRunError as error:
         return RuleRun(rule.id, "error", error=str(error))
     kept = [h for h in store.hits_of(rule.id) if not _inside(h.bucket, plan.ranges)]

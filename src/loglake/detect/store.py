@@ -8,10 +8,8 @@ holds `locks/alerts.lock`, so no update is lost between reading and writing.
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import orjson
@@ -21,6 +19,7 @@ import pyarrow.compute as pc
 from loglake.detect.alerts import STATUSES, Alert
 from loglake.detect.engine import Hit
 from loglake.lake import catalog as lake_catalog
+from loglake.lake import locks as lake_locks
 from loglake.lake.columns import TIMESTAMP
 
 ALERTS = "alerts"
@@ -155,17 +154,9 @@ def _alert_rows(alerts: list[Alert]) -> pa.Table:
     return pa.Table.from_pylist([a.__dict__ for a in alerts], ALERTS_SCHEMA)
 
 
-@contextmanager
-def locked(lake: Path) -> Iterator[None]:
+def locked(lake: Path) -> AbstractContextManager[None]:
     """One writer of the alert tables at a time (detect runs, status changes), across processes."""
-    locks = lake / "locks"
-    locks.mkdir(parents=True, exist_ok=True)
-    with (locks / "alerts.lock").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    return lake_locks.locked(lake, "alerts")
 
 
 def set_status(lake: Path, alert_id: str, status: str, note: str = "") -> Alert:

@@ -58,7 +58,7 @@ POST /api/alerts/{alert_id}/status   body {"status": "open"|"acknowledged"|"clos
 GET  /api/hunt?kind=ip|principal|key&value=...&since&until&limit=1000 (1..10000)
      {"rows": [{lake_time, lake_table, principal, ip, resource, account, action, lake_file, lake_row}],
       "truncated": bool}        400 for a value that is not an IP / access key id, or a bad kind.
-GET  /api/assets            {"available": bool, "rows": [{...}]}   rows of the lake's `assets` table if any
+GET  /api/assets            {"available": bool, "rows": [{...}]}   current rows of the `assets` table if any
 GET  /openapi.json, /docs   FastAPI's schema and docs.
 
 Values in "rows": JSON-native; timestamps ISO strings, structs objects, lists arrays, bytes text.
@@ -317,7 +317,9 @@ def _lake_routes(app: FastAPI, server: Server) -> None:
         if "assets" not in lake.tables:
             return JSON({"available": False, "rows": []})
         with deadline(lake.cur, server.timeout):
-            rows = lake.cur.execute(f"SELECT * FROM assets LIMIT {MAX_QUERY_LIMIT}").to_arrow_table()
+            rows = lake.cur.execute(
+                f"SELECT * FROM assets WHERE valid_to IS NULL LIMIT {MAX_QUERY_LIMIT}"
+            ).to_arrow_table()
         return JSON({"available": True, "rows": rows.to_pylist()})
 
 

@@ -83,6 +83,12 @@ def collect(ctx: Ctx) -> list[dict[str, Any]]:
                         or _public_ip_of_interfaces(instance.get("NetworkInterfaces", [])),
                         "private_ip": instance.get("PrivateIpAddress"),
                         "subnet_id": instance.get("SubnetId"),
+                        # flow logs name the interface, not the instance: kept so logs can be tied back to it
+                        "network_interfaces": [
+                            i["NetworkInterfaceId"]
+                            for i in instance.get("NetworkInterfaces", [])
+                            if i.get("NetworkInterfaceId")
+                        ],
                         "security_groups": group_ids,
                         "open_to_world": [p for gid in group_ids for p in open_groups.get(gid, [])],
                     },
