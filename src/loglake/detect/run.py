@@ -25,7 +25,7 @@ from loglake.detect.connection import TimeRange, open_connection
 from loglake.detect.prefilter import build_candidates, simple_condition
 from loglake.detect.rule import Rule
 from loglake.detect.store import AlertStore, locked
-from loglake.detect.watermark import WatermarkStore, align, new_data
+from loglake.detect.watermark import NewData, WatermarkStore, align, new_data
 from loglake.lake import catalog as lake_catalog
 
 
@@ -81,7 +81,8 @@ def detect(
         marks = WatermarkStore(state_path(lake))
         now = dt.datetime.now(dt.UTC)
         try:
-            plans = [_plan(rule, tables, marks, since, until, now) for rule in rules]
+            fresh = _NewDataCache(tables)
+            plans = [_plan(rule, fresh, marks, since, until, now) for rule in rules]
             sources = build_candidates(con, [(p.rule, p.ranges) for p in plans if p.status is None])
             advanced: dict[str, dict[str, int]] = {}
             for plan in plans:
@@ -112,8 +113,21 @@ class _Plan:
     sequences: dict[str, int] | None = None  # the watermark after this run (None in a backtest)
 
 
-def _plan(rule: Rule, tables: dict[str, Table], marks: WatermarkStore, since, until, now) -> _Plan:  # noqa: PLR0917
-    present = {name: tables[name] for name in rule.tables if name in tables}
+class _NewDataCache:
+    """`new_data` per table and watermark, computed once per run: most rules share their watermarks."""
+
+    def __init__(self, tables: dict[str, Table]):
+        self.tables = tables
+        self._found: dict[tuple[str, int], NewData] = {}
+
+    def get(self, name: str, after: int) -> NewData:
+        if (name, after) not in self._found:
+            self._found[name, after] = new_data(self.tables[name], after)
+        return self._found[name, after]
+
+
+def _plan(rule: Rule, fresh_data: _NewDataCache, marks: WatermarkStore, since, until, now) -> _Plan:  # noqa: PLR0917
+    present = {name: fresh_data.tables[name] for name in rule.tables if name in fresh_data.tables}
     if not present:
         return _Plan(rule, [], "no data")
     if since is not None or until is not None:
@@ -121,7 +135,7 @@ def _plan(rule: Rule, tables: dict[str, Table], marks: WatermarkStore, since, un
         high = until or now + dt.timedelta(days=1)
         return _Plan(rule, align([(low, high)], rule.bucket))
     seen = marks.get(rule.id)
-    fresh = {name: new_data(table, seen.get(name, 0)) for name, table in present.items()}
+    fresh = {name: fresh_data.get(name, seen.get(name, 0)) for name in present}
     sequences = {name: data.sequence for name, data in fresh.items()}
     if not seen:
         return _Plan(rule, None, sequences=sequences)  # a rule's first run looks at all history
