@@ -95,12 +95,17 @@ def shifted(rows: pa.Table, by: dt.timedelta) -> pa.Table:
 
 
 def one_more_hour(catalog, day: dt.date) -> None:
+    """Append an hour of each table's rows (its busiest hour of one day), as if it happened at noon on `day`."""
     for name in TABLES:
         table = lake_catalog.load_table(catalog, name)
-        rows = table.scan(limit=50_000).to_arrow()
-        start = rows["lake_time"][0].as_py()
+        rows = table.scan(limit=500_000).to_arrow()
+        hours = pc.floor_temporal(rows["lake_time"], unit="hour")
+        counts = pc.value_counts(hours).to_pylist()
+        busiest = max(counts, key=lambda c: c["counts"])["values"]
+        hour = rows.filter(pc.equal(hours, busiest))
         target = dt.datetime.combine(day, dt.time(12), dt.UTC)
-        table.append(shifted(rows, target - start))
+        table.append(shifted(hour, target - busiest))
+        print(f"{name}: {len(hour):,} rows appended for {target:%Y-%m-%d %H}:00")
 
 
 def scan_seconds(lake: Path, threads: int) -> float:
