@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from loglake.inventory.aws import DEFAULT_REGION, Aws, describe_error, fatal_for
 from loglake.inventory.collectors import BY_SERVICE, COLLECTORS
 from loglake.inventory.collectors import s3 as s3_collector
 from loglake.inventory.collectors.base import Ctx
-from loglake.inventory.snapshot import Inventory, InventoryError, now_iso
+from loglake.inventory.snapshot import Inventory, InventoryError
 
 Progress = Callable[[str], None]
 
@@ -87,7 +88,9 @@ def run_inventory(
         account=account,
         partition=partition,
         regions=regions,
-        collected_at=now_iso(),
+        collected_at=dt.datetime.now(
+            dt.UTC
+        ).isoformat(),  # to the microsecond: two runs in one second are two snapshots
         endpoint_url=endpoint_url,
         profile=profile,
     )
