@@ -108,21 +108,32 @@ def scope_tables(
     ranges: list[TimeRange] | None,
     lookback: dt.timedelta | None = None,
     sources: dict[str, str] | None = None,
-) -> None:
+) -> list[str]:
     """Point the plain table names at the rows whose event time falls in `ranges` (None: all rows).
 
-    With a `lookback`, `lake.<table>` is the history within that distance of the ranges instead of all of it:
-    a rule comparing new rows with the hour before them then reads hours, not years.
+    `sources` names in-memory copies to read instead of the lake (see prefilter). With a `lookback`,
+    `lake.<table>` is the history within that distance of the ranges instead of all of it: a rule comparing
+    new rows with the hour before them then reads hours, not years. Returns the tables whose history was
+    narrowed (`widen_history` puts them back).
     """
-    history = None if ranges is None or lookback is None else [(lo - lookback, hi + lookback) for lo, hi in ranges]
     for name in tables:
-        con.execute(
-            f'CREATE OR REPLACE VIEW scoped."{name}" AS SELECT * FROM main."{name}" WHERE {time_predicate(ranges)}'
-        )
+        source = f'"{sources[name]}"' if sources and name in sources else f'main."{name}"'
+        con.execute(f'CREATE OR REPLACE VIEW scoped."{name}" AS SELECT * FROM {source} WHERE {time_predicate(ranges)}')
+    con.execute("SET search_path = 'scoped,main'")
+    if ranges is None or lookback is None:
+        return []
+    history = [(lo - lookback, hi + lookback) for lo, hi in ranges]
+    for name in tables:
         con.execute(
             f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}" WHERE {time_predicate(history)}'
         )
-    con.execute("SET search_path = 'scoped,main'")
+    return list(tables)
+
+
+def widen_history(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
+    """`lake.<table>` back to all of its history."""
+    for name in tables:
+        con.execute(f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}"')
 
 
 def time_predicate(ranges: list[TimeRange] | None, column: str = "lake_time") -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import orjson
 
-from loglake.detect.connection import TimeRange, scope_tables, shapes_only
+from loglake.detect.connection import TimeRange, scope_tables, shapes_only, widen_history
 from loglake.detect.rule import ENTITIES, Rule
 from loglake.formats import registry
 
@@ -54,13 +54,14 @@ def evaluate(
     A rule still running after `timeout` seconds is stopped: one runaway rule must not hold up the others.
     """
     timer = threading.Timer(timeout, con.interrupt) if timeout else None
+    narrowed: list[str] = []
     if timer:
         timer.start()
     try:
         with shapes_only(con):
             columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}\n) AS q").fetchall()}
             expressions = entity_expressions(con, rule, columns)
-        scope_tables(con, rule.tables, ranges, rule.lookback, sources or {})
+        narrowed = scope_tables(con, rule.tables, ranges, rule.lookback, sources or {})
         rows = con.execute(hits_sql(rule, columns, expressions)).fetchall()
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
@@ -71,6 +72,7 @@ def evaluate(
         if timer:
             timer.cancel()
         con.execute("SET search_path = 'main'")
+        widen_history(con, narrowed)
     return [_hit(rule, row) for row in rows]
 
 

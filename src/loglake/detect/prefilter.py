@@ -89,6 +89,7 @@ def _needed_columns(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule
     present = [row[0] for row in con.execute(f'DESCRIBE shape."{table}"').fetchall()]
     module = registry.for_table(table)
     texts = [r.query for r in rules] + [e for r in rules for e in r.entities.values()]
+    texts += [t for r in rules if r.threshold for t in (*r.threshold.group_by, r.threshold.field) if t]
     texts += list(getattr(module, "ENTITIES", {}).values())
     named = {"lake_time", "lake_file", "lake_row", "lake_table", "lake_account", "lake_region", "lake_ips"}
     for text in texts:
