@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import concurrent.futures as cf
 import difflib
 import multiprocessing
@@ -81,22 +82,30 @@ def ensure_tables(lake: Path) -> None:
 
 def plan(options: IngestOptions) -> list[ObjectRef]:
     """Every object of every source, in a stable order (a source listed twice is read once)."""
+    return _unique(ref for source in options.sources for ref in list_objects(source, options.endpoint_url))
+
+
+def _unique(objects: Iterable[ObjectRef]) -> list[ObjectRef]:
     seen: dict[str, ObjectRef] = {}
-    for source in options.sources:
-        for ref in list_objects(source, options.endpoint_url):
-            seen.setdefault(ref.uri, ref)
+    for ref in objects:
+        seen.setdefault(ref.uri, ref)
     return list(seen.values())
 
 
 def ingest(
-    options: IngestOptions, on_start: Callable[[int, int], None] | None = None, on_progress: ProgressHook | None = None
+    options: IngestOptions,
+    on_start: Callable[[int, int], None] | None = None,
+    on_progress: ProgressHook | None = None,
+    *,
+    objects: list[ObjectRef] | None = None,
 ) -> Summary:
+    """Ingest every object of `options.sources`, or exactly the given `objects` (what a Lambda is handed)."""
     if options.forced_format:
         registry.get(options.forced_format)  # a wrong --format fails before any work
     if options.vpc_format is not None:
         vpc_format_fields(options.vpc_format)  # and so does a wrong --vpc-format
     started = time.perf_counter()
-    objects = plan(options)
+    objects = plan(options) if objects is None else _unique(objects)
     ensure_tables(options.lake)
     location = lake_catalog.LakeLocation(options.lake)
     ledger = Ledger(location.state_db)
@@ -154,6 +163,8 @@ def _batches(
             "endpoint_url": options.endpoint_url,
             "vpc_fields": options.vpc_fields,  # a take-over re-parses with the same field order
             "objects": {ref.uri: [ref.size, ref.etag] for ref, _ in group},
+            # records handed over in memory: kept with the claim, so a take-over can re-read them
+            "inline": {ref.uri: base64.b64encode(ref.data).decode() for ref, _ in group if ref.data is not None},
         }
         claimed = ledger.claim(batch_id, list(by_key), spec)
         if not claimed:
@@ -192,7 +203,11 @@ def _resumed_batches(ledger: Ledger, catalog, options: IngestOptions) -> Iterato
             for name in lake_catalog.table_names(catalog)
             if batch_id in lake_catalog.committed_batches(lake_catalog.load_table(catalog, name))
         }
-        objects = [ObjectRef(key, *spec["objects"][key]) for key in spec["keys"]]
+        inline = spec.get("inline", {})
+        objects = [
+            ObjectRef(key, *spec["objects"][key], data=base64.b64decode(inline[key]) if key in inline else None)
+            for key in spec["keys"]
+        ]
         known = ledger.ingested(spec["keys"])
         yield Batch(
             id=batch_id,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -22,6 +22,8 @@ class ObjectRef:
     uri: str  # file path (absolute) or s3://bucket/key: the object's identity in the ledger and in lake_file
     size: int
     etag: str | None = None  # S3's content fingerprint; local files are hashed when read
+    # the content itself, for records handed over in memory (a Kinesis or Firehose record given to a Lambda)
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_s3(self) -> bool:
@@ -48,6 +50,8 @@ def list_objects(source: str, endpoint_url: str | None = None) -> Iterator[Objec
 
 
 def read_object(ref: ObjectRef, endpoint_url: str | None = None) -> bytes:
+    if ref.data is not None:
+        return ref.data
     if not ref.is_s3:
         return Path(ref.uri).read_bytes()
     bucket, key = split_s3_uri(ref.uri)
@@ -55,6 +59,16 @@ def read_object(ref: ObjectRef, endpoint_url: str | None = None) -> bytes:
         return s3_client(endpoint_url).get_object(Bucket=bucket, Key=key)["Body"].read()
     except (BotoCoreError, ClientError) as error:
         raise SourceError(f"cannot read {ref.uri}: {error}") from error
+
+
+def stat_object(uri: str, endpoint_url: str | None = None) -> ObjectRef:
+    """An S3 object as it is now (size and ETag), e.g. for a notification that may describe an older version."""
+    bucket, key = split_s3_uri(uri)
+    try:
+        head = s3_client(endpoint_url).head_object(Bucket=bucket, Key=key)
+    except (BotoCoreError, ClientError) as error:
+        raise SourceError(f"cannot read {uri}: {error}") from error
+    return ObjectRef(uri, head["ContentLength"], head.get("ETag", "").strip('"') or None)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

@@ -23,6 +23,7 @@ class Summary:
     skipped: dict[str, int] = field(default_factory=dict)  # reason -> objects (digest files, ...)
     empty: int = 0
     errors: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # objects that could not be read: not in the lake, retried
     seconds: float = 0.0
 
     def count_already_ingested(self, n: int) -> None:
@@ -36,6 +37,8 @@ class Summary:
             if obj.status == "skipped":
                 self.skipped[obj.error or "skipped"] = self.skipped.get(obj.error or "skipped", 0) + 1
                 continue
+            if obj.status == "error":
+                self.failed.append(obj.key)
             if obj.status == "empty":
                 self.empty += 1
             stats = self.tables.setdefault(obj.table or "(unrecognised)", TableStats())

@@ -81,13 +81,15 @@ class Ledger:
         self._db.execute("COMMIT")
 
     def ingested(self, keys: list[str]) -> dict[str, tuple[int, str | None]]:
-        """(size, fingerprint) of the given keys that are already in the lake."""
+        """(size, fingerprint) of the given keys that are already in the lake (an object that could not be read
+        is not: the next run tries it again)."""
         found: dict[str, tuple[int, str | None]] = {}
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT key, size, fingerprint FROM ingested_objects WHERE key IN ({marks})", chunk
+                f"SELECT key, size, fingerprint FROM ingested_objects WHERE key IN ({marks}) AND status != 'error'",
+                chunk,
             )
             found.update({key: (size, fingerprint) for key, size, fingerprint in rows})
         return found
