@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
 
 DIALECTS = ("duckdb", "athena", "trino", "spark")
 
@@ -121,3 +121,59 @@ def _first_error(error: ParseError) -> str:
     if details:
         return f"{details.get('description')} (line {details.get('line')}, column {details.get('col')})"
     return str(error).splitlines()[0]
+
+
+# DuckDB functions sqlglot does not know, that the other engine has under the same name and meaning
+_SAME_NAME = {
+    "url_decode": {"athena", "trino", "spark"},
+    "url_encode": {"athena", "trino", "spark"},
+    "json_array_length": {"athena", "trino", "spark"},
+}
+
+
+def _expand_group_by_all(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `GROUP BY ALL` (every projection that is not an aggregate) as the list of those expressions:
+    Trino reads `GROUP BY ALL` as a set quantifier, not as this."""
+    group = node.args.get("group") if isinstance(node, exp.Select) else None
+    if group is None or not group.args.get("all"):
+        return node
+    if any(isinstance(e, exp.Star) or (e.find(exp.Star) and not e.find(exp.AggFunc)) for e in node.expressions):
+        raise DialectError("GROUP BY ALL over SELECT *: name the grouped columns")
+    keys = [e.unalias().copy() for e in node.expressions if not e.find(exp.AggFunc, exp.Window)]
+    node.set("group", exp.Group(expressions=keys))
+    return node
+
+
+def from_duckdb(sql: str, dialect: str) -> str:
+    """SQL written for DuckDB (loglake's own queries and rules) in `dialect`; a DialectError names the construct
+    that has no equivalent there, instead of returning SQL the engine would reject or read differently."""
+    if dialect not in DIALECTS:
+        raise DialectError(f"unknown dialect {dialect!r}; use one of: {', '.join(DIALECTS)}")
+    if dialect == "duckdb":
+        return sql
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except ParseError as error:
+        raise DialectError(f"not valid DuckDB SQL: {_first_error(error)}") from None
+    for statement in statements:
+        for call in statement.find_all(exp.Anonymous):
+            if dialect not in _SAME_NAME.get(call.name.lower(), set()):
+                raise DialectError(f"DuckDB's {call.name}() has no known {dialect} equivalent")
+        if dialect != "spark" and statement.find(exp.Qualify):
+            raise DialectError(f"QUALIFY does not exist in {dialect}")
+    statements = [s.transform(_expand_group_by_all) for s in statements]
+    try:
+        out = [s.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE) for s in statements]
+    except UnsupportedError as error:
+        reason = str(error).splitlines()[0]
+        if "JSONPathWildcard" in reason:
+            reason = "a JSON path with a wildcard ([*]) has no form there"
+        raise DialectError(f"cannot be written for {dialect}: {reason}") from None
+    text = ";\n".join(out)
+    if "DATE_BIN" in text.upper():  # sqlglot's time_bucket; neither Trino nor Spark has it
+        raise DialectError(f"time_bucket has no {dialect} equivalent")
+    try:
+        sqlglot.parse(text, read=dialect)
+    except ParseError as error:
+        raise DialectError(f"the {dialect} form does not parse: {_first_error(error)}") from None
+    return text
