@@ -51,9 +51,11 @@ def test_threshold_rules_count_per_group_over_their_window():
     assert "INTERVAL '600' SECOND" in sql
 
 
-def test_group_by_all_is_spelled_out_for_trino():
+def test_duckdb_only_constructs_are_rewritten_or_refused():
     sql = dialects.from_duckdb("SELECT a, b + 1 AS c, count(*) FROM t GROUP BY ALL", "trino")
     assert sqlglot.parse_one(sql, read="trino").args["group"].sql("trino") == "GROUP BY a, b + 1"
+    days = dialects.from_duckdb("SELECT * FROM t AS c WHERE day BETWEEN c.lake_date - 30 AND 1 + lake_date", "athena")
+    assert "BETWEEN DATE_ADD('DAY', -30, c.lake_date) AND DATE_ADD('DAY', 1, lake_date)" in days.replace("\n", " ")
     with pytest.raises(dialects.DialectError, match="time_bucket"):
         dialects.from_duckdb("SELECT time_bucket(INTERVAL '1 hour', lake_time) FROM t", "trino")
     with pytest.raises(dialects.DialectError, match="QUALIFY"):

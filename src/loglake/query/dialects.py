@@ -144,6 +144,22 @@ def _expand_group_by_all(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _lake_date_arithmetic(node: exp.Expression) -> exp.Expression:
+    """`lake_date - 7` (DuckDB adds days to a date) as a date function: Trino has no date-integer operator.
+    lake_date is a DATE in every lake table, so the rewrite needs no type inference."""
+    if not isinstance(node, exp.Add | exp.Sub):
+        return node
+    date, days = node.left, node.right
+    if isinstance(date, exp.Literal) and isinstance(node, exp.Add):
+        date, days = days, date
+    if not (isinstance(date, exp.Column) and date.name == "lake_date" and isinstance(days, exp.Literal)):
+        return node
+    if days.is_string or not days.this.isdigit():
+        return node
+    amount = int(days.this) * (-1 if isinstance(node, exp.Sub) else 1)
+    return exp.DateAdd(this=date.copy(), expression=exp.Literal.number(amount), unit=exp.Var(this="DAY"))
+
+
 def from_duckdb(sql: str, dialect: str) -> str:
     """SQL written for DuckDB (loglake's own queries and rules) in `dialect`; a DialectError names the construct
     that has no equivalent there, instead of returning SQL the engine would reject or read differently."""
@@ -161,7 +177,7 @@ def from_duckdb(sql: str, dialect: str) -> str:
                 raise DialectError(f"DuckDB's {call.name}() has no known {dialect} equivalent")
         if dialect != "spark" and statement.find(exp.Qualify):
             raise DialectError(f"QUALIFY does not exist in {dialect}")
-    statements = [s.transform(_expand_group_by_all) for s in statements]
+    statements = [s.transform(_expand_group_by_all).transform(_lake_date_arithmetic) for s in statements]
     try:
         out = [s.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE) for s in statements]
     except UnsupportedError as error:
