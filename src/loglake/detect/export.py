@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
 
 from loglake.detect.rule import ENTITIES, Rule
 from loglake.formats import registry
+from loglake.lake import rejects as rejects_table
 from loglake.query.dialects import DialectError, from_duckdb
 
 HISTORY_SCHEMA = "lake"  # rules read `lake.<table>` for the history before the rows in scope
@@ -33,21 +33,19 @@ class ExportedRule:
 
 def export_rule(rule: Rule, dialect: str) -> ExportedRule:
     try:
-        body = from_duckdb(scheduled_sql(rule), dialect)
-    except ParseError as error:
-        reason = error.errors[0]["description"] if error.errors else str(error)
-        return ExportedRule(rule, None, f"the rule's query does not parse as DuckDB SQL: {reason}")
+        body = from_duckdb(scheduled_sql(rule), dialect, rewrite=_whole_table, schema=lake_schema())
     except DialectError as error:
         return ExportedRule(rule, None, str(error))
     return ExportedRule(rule, f"{header(rule, dialect)}\n{body};\n")
 
 
-def scheduled_sql(rule: Rule) -> str:
-    """DuckDB SQL of the rule's hits over the last window ending now."""
-    query = _whole_tables(rule.query)
+def scheduled_sql(rule: Rule, *, last_window: bool = True) -> str:
+    """DuckDB SQL of the rule's hits over the last window ending now (or over every row: `last_window=False`)."""
+    query = rule.query
     since = f"lake_time >= current_timestamp - INTERVAL '{int(rule.bucket.total_seconds())}' SECOND"
+    where = f"\nWHERE {since}" if last_window else ""
     if rule.threshold is None:
-        return f"SELECT *\nFROM (\n{query}\n) AS q\nWHERE {since}"
+        return f"SELECT *\nFROM (\n{query}\n) AS q{where}"
     keys = [_group_expression(rule, key) for key in rule.threshold.group_by]
     counted = f"count(DISTINCT {rule.threshold.field})" if rule.threshold.field else "count(*)"
     names = [_column_name(key) for key in rule.threshold.group_by]
@@ -60,7 +58,7 @@ def scheduled_sql(rule: Rule) -> str:
     ]
     group_by = f"\nGROUP BY {', '.join(keys)}" if keys else ""
     return (
-        f"SELECT {', '.join(select)}\nFROM (\n{query}\n) AS q\nWHERE {since}{group_by}\n"
+        f"SELECT {', '.join(select)}\nFROM (\n{query}\n) AS q{where}{group_by}\n"
         f"HAVING {counted} >= {rule.threshold.count}"
     )
 
@@ -81,13 +79,18 @@ def header(rule: Rule, dialect: str) -> str:
     return "\n".join(lines)
 
 
-def _whole_tables(query: str) -> str:
-    """The rule's query reading `lake.<table>` as `<table>`: the engine reads the whole table anyway."""
-    tree = sqlglot.parse_one(query, read="duckdb")
-    for table in tree.find_all(exp.Table):
-        if table.db == HISTORY_SCHEMA and not table.catalog:
-            table.set("db", None)
-    return tree.sql(dialect="duckdb")
+def _whole_table(node: exp.Expression) -> exp.Expression:
+    """`lake.<table>` (a rule's history of a table) as `<table>`: the engine reads the whole table anyway."""
+    if isinstance(node, exp.Table) and node.db == HISTORY_SCHEMA and not node.catalog:
+        node.set("db", None)
+    return node
+
+
+@cache
+def lake_schema() -> dict[str, dict[str, str]]:
+    """Every table's columns (their types do not matter for spelling out a star)."""
+    tables = {**registry.tables(), rejects_table.TABLE: rejects_table.SCHEMA}
+    return {name: {f.name: "VARCHAR" for f in schema} for name, schema in tables.items()}
 
 
 def _group_expression(rule: Rule, key: str) -> str:

@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ErrorLevel, ParseError, UnsupportedError
+from sqlglot.errors import ErrorLevel, OptimizeError, ParseError, SchemaError, UnsupportedError
+from sqlglot.optimizer.qualify import qualify
 
 DIALECTS = ("duckdb", "athena", "trino", "spark")
 
@@ -144,6 +145,23 @@ def _expand_group_by_all(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _expand_star_excludes(statement: exp.Expression, schema: dict[str, dict[str, str]]) -> exp.Expression:
+    """Columns spelled out where a star excludes some (only then: the rest of the SQL stays as written)."""
+    if not any(star.args.get("except_") for star in statement.find_all(exp.Star)):
+        return statement
+    try:
+        return qualify(
+            statement,
+            schema=schema,
+            dialect="duckdb",
+            quote_identifiers=False,
+            validate_qualify_columns=False,
+            identify=False,
+        )
+    except (OptimizeError, SchemaError, KeyError) as error:
+        raise DialectError(f"SELECT * EXCLUDE over columns that cannot be resolved: {error}") from None
+
+
 def _lake_date_arithmetic(node: exp.Expression) -> exp.Expression:
     """`lake_date - 7` (DuckDB adds days to a date) as a date function: Trino has no date-integer operator.
     lake_date is a DATE in every lake table, so the rewrite needs no type inference."""
@@ -160,9 +178,18 @@ def _lake_date_arithmetic(node: exp.Expression) -> exp.Expression:
     return exp.DateAdd(this=date.copy(), expression=exp.Literal.number(amount), unit=exp.Var(this="DAY"))
 
 
-def from_duckdb(sql: str, dialect: str) -> str:
+def from_duckdb(
+    sql: str,
+    dialect: str,
+    *,
+    rewrite: Callable[[exp.Expression], exp.Expression] | None = None,
+    schema: dict[str, dict[str, str]] | None = None,
+) -> str:
     """SQL written for DuckDB (loglake's own queries and rules) in `dialect`; a DialectError names the construct
-    that has no equivalent there, instead of returning SQL the engine would reject or read differently."""
+    that has no equivalent there, instead of returning SQL the engine would reject or read differently.
+
+    `rewrite` is applied to every node of the DuckDB statements first; with `schema` (table -> column -> type),
+    `SELECT * EXCLUDE (...)`, which Trino lacks, is spelled out as the remaining columns."""
     if dialect not in DIALECTS:
         raise DialectError(f"unknown dialect {dialect!r}; use one of: {', '.join(DIALECTS)}")
     if dialect == "duckdb":
@@ -171,12 +198,20 @@ def from_duckdb(sql: str, dialect: str) -> str:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except ParseError as error:
         raise DialectError(f"not valid DuckDB SQL: {_first_error(error)}") from None
+    if rewrite is not None:
+        statements = [s.transform(rewrite) for s in statements]
+    if schema is not None and dialect != "spark":
+        statements = [_expand_star_excludes(s, schema) for s in statements]
     for statement in statements:
         for call in statement.find_all(exp.Anonymous):
             if dialect not in _SAME_NAME.get(call.name.lower(), set()):
                 raise DialectError(f"DuckDB's {call.name}() has no known {dialect} equivalent")
         if dialect != "spark" and statement.find(exp.Qualify):
             raise DialectError(f"QUALIFY does not exist in {dialect}")
+        if dialect != "spark" and any(star.args.get("except_") for star in statement.find_all(exp.Star)):
+            raise DialectError(f"SELECT * EXCLUDE (...) does not exist in {dialect}")
+        if dialect != "spark" and any(star.args.get("replace") for star in statement.find_all(exp.Star)):
+            raise DialectError(f"SELECT * REPLACE (...) does not exist in {dialect}")
     statements = [s.transform(_expand_group_by_all).transform(_lake_date_arithmetic) for s in statements]
     try:
         out = [s.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE) for s in statements]
