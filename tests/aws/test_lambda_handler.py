@@ -271,10 +271,17 @@ def test_unknown_and_broken_whole_events_raise_with_a_reason(env, caplog):
     with pytest.raises(UnknownEventError, match=r"top-level keys: detail-type, secret, source"):
         lambda_handler.handler({"source": "aws.ec2", "detail-type": "x", "secret": "hunter2"}, None)
     assert "hunter2" not in caplog.text
-    broken = sample("lambda/s3-event.json")
-    del broken["Records"][0]["s3"]["object"]["key"]
+
+
+def test_a_broken_record_of_an_s3_event_keeps_no_other_out(env, s3_server, bucket):
+    objects = upload(s3_server, bucket)
+    event = s3_notification(bucket, objects[:2])
+    broken = copy.deepcopy(event["Records"][0])
+    del broken["s3"]["object"]["key"]
+    event["Records"].insert(0, broken)
     with pytest.raises(lambda_handler.LambdaIngestError, match="S3 record 1 names no bucket or key"):
-        lambda_handler.handler(broken, None)
+        lambda_handler.handler(event, None)  # raised, so Lambda retries it and then keeps it for a look
+    assert counts(env) == {"alb_access_logs": 2, "cloudfront_logs": 2}  # the good records landed
 
 
 def test_an_invocation_killed_before_its_commit_is_finished_by_the_next(env, tmp_path):

@@ -67,7 +67,8 @@ def read_event(event: Any) -> Work:
         if source == "aws:kinesis" or "kinesis" in records[0]:
             return Work(KINESIS, [_kinesis_record(event, r) for r in records])
         if source == "aws:s3" or "s3" in records[0]:
-            return Work(S3, [_whole(lambda: list(_s3_records(records)))])
+            # one unit per record: a malformed record does not keep the others out of the lake
+            return Work(S3, [_whole(lambda n=n, r=r: list(_s3_record(n, r))) for n, r in enumerate(records, 1)])
     if isinstance(event.get("records"), list) and ("deliveryStreamArn" in event or "invocationId" in event):
         return Work(FIREHOSE, [_firehose_record(event, r) for r in event["records"]])
     if _is_eventbridge_s3(event):
@@ -127,17 +128,21 @@ def _s3_objects_in_body(body: Any, depth: int = 0) -> Iterator[ObjectRef]:
 
 def _s3_records(records: list[Any]) -> Iterator[ObjectRef]:
     for index, record in enumerate(records, 1):
-        s3 = record.get("s3") if isinstance(record, dict) else None
-        if not isinstance(s3, dict):
-            raise _MalformedError(f"S3 record {index} has no s3 section")
-        if not str(record.get("eventName", "ObjectCreated:")).startswith("ObjectCreated:"):
-            continue  # a removal or restore: nothing new to read
-        bucket = _dig(s3, "bucket", "name")
-        key = _dig(s3, "object", "key")
-        if not bucket or not key:
-            raise _MalformedError(f"S3 record {index} names no bucket or key")
-        # notifications URL-encode the key (`+` for a space)
-        yield _object(bucket, unquote_plus(key), _dig(s3, "object", "size"), _dig(s3, "object", "eTag"))
+        yield from _s3_record(index, record)
+
+
+def _s3_record(index: int, record: Any) -> Iterator[ObjectRef]:
+    s3 = record.get("s3") if isinstance(record, dict) else None
+    if not isinstance(s3, dict):
+        raise _MalformedError(f"S3 record {index} has no s3 section")
+    if not str(record.get("eventName", "ObjectCreated:")).startswith("ObjectCreated:"):
+        return  # a removal or restore: nothing new to read
+    bucket = _dig(s3, "bucket", "name")
+    key = _dig(s3, "object", "key")
+    if not bucket or not key:
+        raise _MalformedError(f"S3 record {index} names no bucket or key")
+    # notifications URL-encode the key (`+` for a space)
+    yield _object(bucket, unquote_plus(key), _dig(s3, "object", "size"), _dig(s3, "object", "eTag"))
 
 
 def _is_eventbridge_s3(event: dict[str, Any]) -> bool:
