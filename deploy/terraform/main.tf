@@ -34,14 +34,6 @@ resource "aws_sqs_queue" "notifications" {
   })
 }
 
-resource "aws_sqs_queue_redrive_allow_policy" "dead_letter" {
-  queue_url = aws_sqs_queue.dead_letter.id
-  redrive_allow_policy = jsonencode({
-    redrivePermission = "byQueue"
-    sourceQueueArns   = [aws_sqs_queue.notifications.arn]
-  })
-}
-
 # Only the log bucket, in this account, may send to the queue.
 resource "aws_sqs_queue_policy" "notifications" {
   queue_url = aws_sqs_queue.notifications.id

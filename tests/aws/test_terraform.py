@@ -1,6 +1,7 @@
 """The Terraform module, checked offline: every file parses, the IAM policy is least-privilege, the queue is wired
 (dead-letter queue, partial batch failures, only the log bucket may send), and, where the terraform binary and a
-local AWS provider mirror are there, `terraform validate` and `terraform fmt` pass."""
+local AWS provider mirror are there, `terraform validate` and `terraform fmt` pass and the module applies to
+moto_server, whose resources are then read back."""
 
 from __future__ import annotations
 
@@ -157,3 +158,113 @@ def test_terraform_validate_and_fmt(tmp_path):
     assert validate.returncode == 0 and '"valid": true' in validate.stdout, validate.stdout + validate.stderr
     fmt = run("fmt", "-check", "-diff")
     assert fmt.returncode == 0, fmt.stdout
+
+
+ROOT_MODULE = """
+provider "aws" {{
+  region                      = "eu-west-1"
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+  endpoints {{
+{endpoints}
+  }}
+}}
+
+module "loglake" {{
+  source          = "{module}"
+  log_bucket      = "org-logs"
+  log_prefix      = "AWSLogs/"
+  lake_bucket     = "org-lake"
+  lake_prefix     = "loglake"
+  image_uri       = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/loglake-ingest:1"
+  log_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/logs"
+}}
+"""
+
+
+@pytest.mark.slow
+def test_terraform_apply_on_moto_wires_what_the_module_promises(tmp_path, moto_server):
+    """The module applied to moto_server: the deployed queue, notification, role policy and mapping, as AWS
+    reports them back, are what the module promises."""
+    import json
+
+    import boto3
+
+    terraform = _terraform()
+    services = ("sts", "iam", "s3", "sqs", "lambda", "glue", "logs")
+    endpoints = "\n".join(f'    {name} = "{moto_server}"' for name in services)
+    (tmp_path / "main.tf").write_text(ROOT_MODULE.format(endpoints=endpoints, module=MODULE))
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "CHECKPOINT_DISABLE": "1"}
+    clients = {
+        name: boto3.client(
+            name,
+            endpoint_url=moto_server,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        for name in ("s3", "sqs", "iam", "lambda", "sts")
+    }
+    for bucket in ("org-logs", "org-lake"):
+        clients["s3"].create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [terraform, *args], cwd=tmp_path, env=env, capture_output=True, text=True, check=False, timeout=400
+        )
+
+    assert run("init", "-input=false", f"-plugin-dir={PROVIDER_MIRROR}").returncode == 0
+    applied = run("apply", "-input=false", "-auto-approve", "-no-color")
+    assert applied.returncode == 0, applied.stdout[-3000:] + applied.stderr[-3000:]
+    account = clients["sts"].get_caller_identity()["Account"]
+
+    sqs = clients["sqs"]
+    queue_url = sqs.get_queue_url(QueueName="loglake-ingest")["QueueUrl"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    dlq_url = sqs.get_queue_url(QueueName="loglake-ingest-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert json.loads(attributes["RedrivePolicy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
+    assert attributes["VisibilityTimeout"] == "1800"
+    (sender,) = json.loads(attributes["Policy"])["Statement"]
+    assert sender["Principal"] == {"Service": "s3.amazonaws.com"} and sender["Action"] == "sqs:SendMessage"
+    assert sender["Resource"] == attributes["QueueArn"]
+    assert sender["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": "arn:aws:s3:::org-logs"},
+        "StringEquals": {"aws:SourceAccount": account},
+    }
+
+    notification = clients["s3"].get_bucket_notification_configuration(Bucket="org-logs")["QueueConfigurations"]
+    assert [(n["QueueArn"], n["Events"]) for n in notification] == [(attributes["QueueArn"], ["s3:ObjectCreated:*"])]
+    rules = notification[0]["Filter"]["Key"]["FilterRules"]
+    assert [(r["Name"].lower(), r["Value"]) for r in rules] == [("prefix", "AWSLogs/")]
+
+    document = clients["iam"].get_role_policy(RoleName="loglake-ingest", PolicyName="loglake-ingest")["PolicyDocument"]
+    document = json.loads(document) if isinstance(document, str) else document
+    statements = {s["Sid"]: s for s in document["Statement"]}
+
+    def listed(value):
+        return value if isinstance(value, list) else [value]
+
+    resources = {sid: sorted(listed(s["Resource"])) for sid, s in statements.items()}
+    glue = f"arn:aws:glue:eu-west-1:{account}"
+    assert resources == {
+        "OwnLogs": [f"arn:aws:logs:eu-west-1:{account}:log-group:/aws/lambda/loglake-ingest:*"],
+        "OwnQueue": [attributes["QueueArn"]],
+        "ReadLogs": ["arn:aws:s3:::org-logs/AWSLogs/*"],
+        "WriteLake": ["arn:aws:s3:::org-lake/loglake/*"],
+        "ListLake": ["arn:aws:s3:::org-lake"],
+        "LakeCatalog": [f"{glue}:catalog", f"{glue}:database/loglake", f"{glue}:table/loglake/*"],
+        "DecryptLogs": ["arn:aws:kms:eu-west-1:123456789012:key/logs"],
+    }
+    assert not [a for s in statements.values() for a in listed(s["Action"]) if "*" in a]
+    assert statements["ListLake"]["Condition"] == {"StringLike": {"s3:prefix": "loglake/*"}}
+
+    function = clients["lambda"].get_function(FunctionName="loglake-ingest")["Configuration"]
+    assert function["Environment"]["Variables"]["LOGLAKE_LAKE"] == "s3://org-lake/loglake"
+    assert function["Environment"]["Variables"]["LOGLAKE_CATALOG"] == "glue"
+    mappings = clients["lambda"].list_event_source_mappings()["EventSourceMappings"]
+    (mapping,) = [m for m in mappings if m["FunctionArn"] == function["FunctionArn"]]
+    assert mapping["EventSourceArn"] == attributes["QueueArn"]
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
