@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from loglake.cli.app import app, console
+from loglake.cli.demo_posture import posture_half
 from loglake.cli.ingest import print_summary, run_with_progress
 from loglake.cli.output import print_table
 from loglake.detect.outputs.base import SEVERITY_RANK
@@ -67,6 +68,7 @@ def demo_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the raw logs and the lake.")] = Path("demo-out"),
     workers: Annotated[int, typer.Option("--workers", "-w", min=1)] = 2,
     seed: Annotated[int, typer.Option("--seed")] = 7,
+    no_posture: Annotated[bool, typer.Option("--no-posture", help="Skip the posture half (moto_server).")] = False,
 ) -> None:
     """Generate a realistic estate's raw AWS logs (with an attack inside), ingest them, summarise the lake."""
     from loglake.demo import generate_raw_logs
@@ -100,6 +102,8 @@ def demo_command(
         f"alerts:  loglake alerts list --lake {lake}   hunt: loglake hunt ip {facts['attacker_ip']} --lake {lake}",
         highlight=False,
     )
+    if not no_posture:
+        posture_half(out, seed)
 
 
 def _detect(out: Path, lake: Path, manifest) -> None:
