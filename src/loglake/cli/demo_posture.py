@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from loglake.cli.app import console
 from loglake.cli.output import print_table
+from loglake.cli.posture import _short
 from loglake.policy.checks import SEVERITIES
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _discovery(demo: PostureDemo) -> None:
 
 
 def _conflicts(demo: PostureDemo) -> None:
-    rows = [[c.name, c.type.removeprefix("AWS::"), "; ".join(c.conflicts)] for c in demo.conflicts]
+    rows = [[c.name, _short(c.type), "; ".join(c.conflicts)] for c in demo.conflicts]
     print_table(["resource", "type", "label vs reality"], rows, title=f"{len(rows)} classification conflicts")
 
 
