@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -21,8 +22,11 @@ from tests.posture.conftest import run_cli
 
 
 @pytest.fixture(scope="module")
-def demo(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> PostureDemo:
-    return run_posture_demo(tmp_path_factory.mktemp("demo-out"), endpoint=moto_server)
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostureDemo]:
+    """A server of this module's own (the one the suite starts when run by hand): the account's names are fixed,
+    so two xdist workers building it on the one server CI shares would collide."""
+    with moto_server() as endpoint:
+        yield run_posture_demo(tmp_path_factory.mktemp("demo-out"), endpoint=endpoint)
 
 
 def failing(demo: PostureDemo, check_id: str) -> set[str]:
