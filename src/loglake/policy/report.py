@@ -53,11 +53,11 @@ def sarif(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "level": SARIF_LEVEL.get(r["severity"], "warning"),
             "kind": "fail" if r["status"] == FAIL else "review",
             "message": {"text": f"{r['name']}: {r['evidence']}"},
-            "locations": [
-                {"logicalLocations": [{"fullyQualifiedName": r["resource_arn"], "name": r["name"], "kind": "resource"}]}
-            ],
+            "locations": [_location(r)],
             "partialFingerprints": {"resourceCheck": _fingerprint(r)},
-            "properties": {k: r[k] for k in ("resource_type", "region", "sensitivity", "reachability", "level")},
+            "properties": {
+                k: r[k] for k in ("resource_type", "region", "sensitivity", "reachability", "level", "fix") if k in r
+            },
         }
         for r in rows
         if r["status"] in (FAIL, MANUAL)
@@ -72,6 +72,19 @@ def sarif(rows: list[dict[str, Any]]) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _location(row: dict[str, Any]) -> dict[str, Any]:
+    """The resource, and where it is written when the row comes from code (`loglake iac check`)."""
+    location: dict[str, Any] = {
+        "logicalLocations": [{"fullyQualifiedName": row["resource_arn"], "name": row["name"], "kind": "resource"}]
+    }
+    if row.get("file"):
+        location["physicalLocation"] = {
+            "artifactLocation": {"uri": row["file"]},
+            "region": {"startLine": int(row.get("line") or 1)},
+        }
+    return location
 
 
 def asff(rows: list[dict[str, Any]], inventory: Inventory) -> list[dict[str, Any]]:
