@@ -35,6 +35,7 @@ NOT_READ = (
     "data discovery (no objects exist in code) and the account-wide S3 public access block (not in the code: "
     "buckets are judged without it, so exposure is never understated)"
 )
+NEITHER = "neither a `terraform show -json` plan nor a CloudFormation template (nor a .tf file)"
 COLUMNS = (
     "file",
     "line",
@@ -122,6 +123,8 @@ def read_source(kind: str, path: Path, region: str | None, account: str) -> Stac
         stack = _stack(path, "terraform-hcl", region or code_region, account)
         stack.errors.extend(errors)
         return terraform.build_stack(stack, found)
+    if kind == "named" and not path.name.lower().endswith(TEMPLATE_SUFFIXES):
+        raise IacFileError(path, None, NEITHER)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
@@ -133,7 +136,7 @@ def read_source(kind: str, path: Path, region: str | None, account: str) -> Stac
     if cloudformation.is_template(data):
         return cloudformation.build_stack(_stack(path, "cloudformation", region, account), data, text)
     if kind == "named":
-        raise IacFileError(path, None, "neither a `terraform show -json` plan nor a CloudFormation template")
+        raise IacFileError(path, None, NEITHER)
     return None
 
 

@@ -554,9 +554,7 @@ def _api_stages(b: Builder) -> None:
         _http_stage(b, logical_id, _http_api(b, api_id), text(props.get("StageName")) or "$default", props)
     for logical_id in b.of_type("AWS::Serverless::HttpApi"):
         props = b.props[logical_id]
-        _http_stage(
-            b, logical_id, _http_api(b, logical_id), text(props.get("StageName")) or "$default", props, logical_id
-        )
+        _http_stage(b, logical_id, _http_api(b, logical_id), text(props.get("StageName")) or "$default", props)
     _implicit_apis(b)
 
 

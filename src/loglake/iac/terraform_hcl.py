@@ -182,7 +182,7 @@ class Evaluator:
             return self.value(self.module.variables[name]) if name in self.module.variables else Ref((expr,), ())
         if re.fullmatch(r"local\.\w+", expr):
             return self._local(expr[6:])
-        call = re.fullmatch(r"(jsonencode|merge|tostring|lower|upper)\((.*)\)", expr, re.S)
+        call = re.fullmatch(r"(jsonencode|merge|toset|tolist|tostring|lower|upper)\((.*)\)", expr, re.S)
         if call:
             return self._call(call.group(1), call.group(2), expr)
         literal = _literal(expr)
@@ -217,6 +217,8 @@ class Evaluator:
             for v in values:
                 merged.update(v)
             return merged
+        if function in ("toset", "tolist") and len(values) == 1 and isinstance(values[0], list):
+            return list(dict.fromkeys(values[0]))
         if function in ("tostring", "lower", "upper") and len(values) == 1:
             text = _scalar(values[0])
             return text.lower() if function == "lower" else text.upper() if function == "upper" else text

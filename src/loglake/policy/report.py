@@ -77,7 +77,9 @@ def sarif(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _location(row: dict[str, Any]) -> dict[str, Any]:
     """The resource, and where it is written when the row comes from code (`loglake iac check`)."""
     location: dict[str, Any] = {
-        "logicalLocations": [{"fullyQualifiedName": row["resource_arn"], "name": row["name"], "kind": "resource"}]
+        "logicalLocations": [
+            {"fullyQualifiedName": row.get("address") or row["resource_arn"], "name": row["name"], "kind": "resource"}
+        ]
     }
     if row.get("file"):
         location["physicalLocation"] = {

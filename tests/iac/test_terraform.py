@@ -1,0 +1,213 @@
+"""Terraform: the HCL folder and its plan read into the same inventory, classified and audited by the live checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+from loglake.iac.check import check_paths
+from loglake.inventory import snapshot as t
+from loglake.policy.fixes.plan import RemediationOptions, build_plan
+from loglake.policy.fixes.terraform import write_terraform
+from tests.iac.conftest import HCL, PLAN, line_of, outcomes
+
+# what the fixture's code says, worked out by hand from policy defaults (see the comments in the .tf files)
+EXPECTED = {
+    ("aws_s3_bucket.logs", "s3.data_events.write"): ("pass", "medium"),
+    ("aws_s3_bucket.payments", "s3.server_access_logging"): ("pass", "high"),
+    ("aws_s3_bucket.payments", "s3.data_events.read"): ("pass", "high"),
+    ("aws_s3_bucket.payments", "s3.data_events.write"): ("pass", "high"),
+    ("aws_s3_bucket.website", "s3.server_access_logging"): ("fail", "high"),
+    ("aws_s3_bucket.website", "s3.data_events.read"): ("fail", "high"),
+    ("aws_s3_bucket.website", "s3.data_events.write"): ("fail", "high"),
+    ("aws_s3_bucket.scratch", "s3.data_events.write"): ("fail", "medium"),
+    ("aws_s3_bucket.scratch", "classification.conflict"): ("fail", "high"),
+    ("aws_s3_bucket.reports", "s3.data_events.write"): ("manual", "medium"),
+    ("aws_vpc.main", "vpc.flow_logs.all"): ("pass", "high"),
+    ("aws_vpc.main", "classification.conflict"): ("fail", "high"),
+    ("aws_vpc.edge", "vpc.flow_logs.all"): ("fail", "high"),
+    ("aws_vpc.batch", "vpc.flow_logs.reject"): ("fail", "medium"),
+    ("aws_lb.web", "elb.access_logs"): ("pass", "high"),
+    ("aws_lb.web", "alb.connection_logs"): ("fail", "high"),
+    ("aws_lb.web", "classification.conflict"): ("fail", "high"),
+    ("aws_lb.api", "elb.access_logs"): ("fail", "medium"),
+    ("aws_cloudfront_distribution.cdn", "cloudfront.logging"): ("pass", "high"),
+    ("aws_api_gateway_stage.orders", "apigw.access_logging"): ("pass", "high"),
+    ("aws_api_gateway_stage.orders", "apigw.execution_logging"): ("fail", "high"),
+    ("aws_db_instance.payments", "rds.log_exports"): ("fail", "high"),
+    ("aws_db_instance.catalog", "rds.log_exports"): ("pass", "medium"),
+    ("aws_dynamodb_table.sessions", "dynamodb.data_events"): ("fail", "high"),
+    ("aws_cloudtrail.main", "cloudtrail.log_file_validation"): ("pass", "high"),
+    ("aws_cloudtrail.main", "cloudtrail.kms"): ("pass", "high"),
+    ("aws_cloudtrail.main", "cloudtrail.bucket_not_public"): ("pass", "high"),
+    ("aws_cloudtrail.audit", "cloudtrail.log_file_validation"): ("fail", "high"),
+    ("aws_cloudtrail.audit", "cloudtrail.kms"): ("fail", "high"),
+    ("aws_cloudtrail.audit", "cloudtrail.bucket_not_public"): ("fail", "high"),
+}
+
+
+def test_hcl_folder_gives_the_known_findings(policy):
+    report = check_paths([HCL], policy)
+    assert report.errors == []
+    assert outcomes(report.rows) == EXPECTED
+    rows = {(r["address"], r["check_id"]): r for r in report.rows}
+    # classification as the live audit does it: tags (default_tags merged), names, measured exposure, VPC roll-up
+    website = rows[("aws_s3_bucket.website", "s3.server_access_logging")]
+    assert (website["sensitivity"], website["reachability"], website["level"]) == ("internal", "internet", "full")
+    scratch = rows[("aws_s3_bucket.scratch", "classification.conflict")]
+    assert "AllUsers:READ" in scratch["evidence"] and scratch["sensitivity"] == "public"  # its own tag: dev
+    assert (
+        "prod-int-web inside it is measured internet" in rows[("aws_vpc.main", "classification.conflict")]["evidence"]
+    )
+    assert rows[("aws_s3_bucket.payments", "s3.data_events.read")]["sensitivity"] == "restricted"
+    # a selector known only after apply is said so, not guessed
+    assert (
+        "aws_s3_bucket.reports.arn, known only after apply"
+        in rows[("aws_s3_bucket.reports", "s3.data_events.write")]["evidence"]
+    )
+    # the $${...} escapes of HCL are the literal ${...} fields the check reads
+    assert "v5 fields" in rows[("aws_vpc.main", "vpc.flow_logs.all")]["evidence"]
+
+
+def test_findings_point_at_the_resource_block(policy):
+    rows = {(r["address"], r["check_id"]): r for r in check_paths([HCL], policy).rows}
+    web = rows[("aws_lb.web", "alb.connection_logs")]
+    assert web["file"].endswith("tests/iac/fixtures/terraform/network.tf")
+    assert web["line"] == line_of(HCL / "network.tf", 'resource "aws_lb" "web"')
+    trail = rows[("aws_cloudtrail.audit", "cloudtrail.kms")]
+    assert trail["line"] == line_of(HCL / "services.tf", 'resource "aws_cloudtrail" "audit"')
+
+
+def test_the_plan_gives_the_same_findings_as_its_hcl(policy):
+    from_hcl = check_paths([HCL], policy).rows
+    from_plan = check_paths([PLAN], policy).rows
+
+    def without_location(rows):
+        return [{k: v for k, v in r.items() if k not in ("file", "line")} for r in rows]
+
+    assert without_location(from_plan) == without_location(from_hcl)
+    assert outcomes(from_plan) == EXPECTED
+
+
+def test_plan_findings_point_at_the_plan_or_at_the_tf_beside_it(policy, tmp_path):
+    rows = {(r["address"], r["check_id"]): r for r in check_paths([PLAN], policy).rows}
+    assert rows[("aws_lb.web", "alb.connection_logs")]["line"] == line_of(PLAN, '"address": "aws_lb.web"')
+    # terraform show -json > plan.json run in the root module: the findings point at the .tf source
+    module = tmp_path / "module"
+    shutil.copytree(HCL, module)
+    shutil.copy(PLAN, module / "plan.json")
+    rows = {(r["address"], r["check_id"]): r for r in check_paths([module / "plan.json"], policy).rows}
+    web = rows[("aws_lb.web", "alb.connection_logs")]
+    assert web["file"].endswith("module/network.tf")
+    assert web["line"] == line_of(HCL / "network.tf", 'resource "aws_lb" "web"')
+
+
+def test_terraform_fixes_are_the_text_remediate_writes(policy, tmp_path):
+    report = check_paths([HCL], policy)
+    stack = report.stacks[0]
+    # what `loglake remediate --terraform` writes for the same inventory and failing rows
+    live_rows = [{k: v for k, v in r.items() if k not in ("file", "line", "address", "fix")} for r in report.rows]
+    live_rows = [{**r, "status": "fail" if r["status"] == "manual" else r["status"]} for r in live_rows]
+    actions, _ = build_plan(stack.inventory, live_rows, policy, RemediationOptions(log_bucket="prod-int-central-logs"))
+    written = "".join(p.read_text() for p in write_terraform(actions, tmp_path))
+    failing = [r for r in report.rows if r["status"] == "fail" and r["check_id"] != "classification.conflict"]
+    assert failing and all(r["fix"] and r["fix"] in written for r in failing)
+    fixes = {(r["address"], r["check_id"]): r["fix"] for r in failing}
+    # the fix names the resource in the code and the log bucket the code already has
+    assert 'vpc_id                   = "${aws_vpc.edge.id}"' in fixes[("aws_vpc.edge", "vpc.flow_logs.all")]
+    assert (
+        'log_destination          = "arn:aws:s3:::prod-int-central-logs"'
+        in fixes[("aws_vpc.edge", "vpc.flow_logs.all")]
+    )
+    assert "connection_logs {" in fixes[("aws_lb.web", "alb.connection_logs")]
+    assert '"iam-db-auth-error"' in fixes[("aws_db_instance.payments", "rds.log_exports")]
+    assert 'logging_level = "INFO"' in fixes[("aws_api_gateway_stage.orders", "apigw.execution_logging")]
+
+
+def test_values_known_only_after_apply_do_not_crash_and_are_said(policy, tmp_path):
+    (tmp_path / "main.tf").write_text(
+        """
+variable "names" {
+  default = ["a", "b"]
+}
+
+resource "aws_s3_bucket" "generated" {
+  bucket_prefix = "prod-ext-upload-"
+}
+
+resource "aws_s3_bucket_policy" "generated" {
+  bucket = aws_s3_bucket.generated.id
+  policy = jsonencode({
+    Statement = [{
+      Effect = "Allow", Principal = "*", Action = "s3:GetObject", Resource = "${aws_s3_bucket.generated.arn}/*"
+    }]
+  })
+}
+
+resource "aws_vpc" "many" {
+  count      = 2
+  cidr_block = "10.${count.index}.0.0/16"
+  tags       = { Name = "prod-int-net-${count.index}" }
+}
+
+resource "aws_flow_log" "many" {
+  for_each     = toset(var.names)
+  vpc_id       = aws_vpc.many[0].id
+  traffic_type = "REJECT"
+}
+
+resource "aws_s3_bucket" "per_team" {
+  for_each = { red = "pci", blue = "internal" }
+  bucket   = "prod-int-${each.key}"
+  tags     = { Classification = each.value }
+}
+
+resource "aws_lb" "elsewhere" {
+  name    = "prod-ext-api"
+  subnets = data.aws_subnets.shared.ids
+}
+
+module "network" {
+  source = "./modules/network"
+}
+"""
+    )
+    report = check_paths([tmp_path], policy)
+    assert report.errors == []
+    rows = {(r["address"], r["check_id"]): r for r in report.rows}
+    generated = rows[("aws_s3_bucket.generated", "s3.data_events.write")]
+    assert "bucket name known only after apply" in generated["evidence"]
+    assert "bucket policy of aws_s3_bucket_policy.generated known only after apply" in generated["evidence"]
+    assert generated["name"] == "${aws_s3_bucket.generated.id}"
+    # count expands like the plan's addresses; a flow log's VPC reference by index resolves
+    assert rows[("aws_vpc.many[0]", "vpc.flow_logs.reject")]["status"] == "pass"
+    assert rows[("aws_vpc.many[1]", "vpc.flow_logs.reject")]["status"] == "fail"
+    assert rows[('aws_s3_bucket.per_team["red"]', "s3.server_access_logging")]["sensitivity"] == "restricted"
+    flows = next(r for r in report.stacks[0].inventory.resources if r["name"] == "prod-int-net-0")["config"][
+        "flow_logs"
+    ]
+    assert sorted(f["id"] for f in flows) == ['aws_flow_log.many["a"]', 'aws_flow_log.many["b"]']
+    # subnets from a data source: no VPC link, and nothing invented
+    stack = report.stacks[0]
+    lb = next(r for r in stack.inventory.resources if r["type"] == t.ELBV2)
+    assert lb["vpc_id"] is None and lb["config"]["scheme"] == "internet-facing"
+
+
+def test_plan_with_unknown_policy_says_so(policy, tmp_path):
+    plan = json.loads(PLAN.read_text())
+    for resource in plan["planned_values"]["root_module"]["resources"]:
+        if resource["address"] == "aws_s3_bucket_policy.website":
+            del resource["values"]["policy"]  # now computed from the bucket's ARN: known after apply
+    for resource in plan["configuration"]["root_module"]["resources"]:
+        if resource["address"] == "aws_s3_bucket_policy.website":
+            resource["expressions"]["policy"] = {"references": ["aws_s3_bucket.website.arn", "aws_s3_bucket.website"]}
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps(plan, indent=2))
+    rows = {(r["address"], r["check_id"]): r for r in check_paths([path], policy).rows}
+    row = rows[("aws_s3_bucket.website", "s3.server_access_logging")]
+    # the name still says ext: internet; the policy's publicness is not claimed either way
+    assert row["reachability"] == "internet"
+    assert (
+        "bucket policy of aws_s3_bucket_policy.website known only after apply (aws_s3_bucket.website.arn)"
+        in row["evidence"]
+    )
