@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 
 from loglake.iac import resources as build
-from loglake.iac.source import IacFileError, Ref, Stack, located
+from loglake.iac.source import IacFileError, Ref, Stack, StackBuilder, flag, located, merge_refs, shown, text
 from loglake.inventory import snapshot as t
+from loglake.inventory.collectors.vpc import WORLD
 
-WORLD = ("0.0.0.0/0", "::/0")
 NAME_PROPERTY = {
     "AWS::S3::Bucket": "BucketName",
     "AWS::DynamoDB::Table": "TableName",
@@ -34,7 +34,6 @@ ARN_OF = {
     "AWS::Lambda::Function": lambda name, region, account: f"arn:aws:lambda:{region}:{account}:function:{name}",
 }
 ARN_OF["AWS::Serverless::Function"] = ARN_OF["AWS::Lambda::Function"]
-DATA_EVENT_CHECKS = ("s3.data_events", "dynamodb.data_events", "lambda.data_events")
 
 
 # -- parsing ----------------------------------------------------------------------------------------------------------
@@ -185,7 +184,7 @@ class Template:
             return str(got)
 
         done = re.sub(r"\$\{([^}]+)\}", replace, template)
-        return _merged(refs) if refs else done
+        return merge_refs(refs) if refs else done
 
     def join(self, argument: Any) -> Any:
         if not isinstance(argument, list) or len(argument) != 2:
@@ -195,7 +194,7 @@ class Template:
             return Ref(("!Join",), ())
         refs = [i for i in items if isinstance(i, Ref)]
         if refs:
-            return _merged(refs)
+            return merge_refs(refs)
         return str(separator).join(str(i) for i in items)
 
 
@@ -219,24 +218,7 @@ FUNCTIONS: dict[str, Callable[[Template, Any], Any]] = {
 }
 
 
-def _merged(refs: list[Ref]) -> Ref:
-    return Ref(
-        tuple(dict.fromkeys(r for ref in refs for r in ref.refs)),
-        tuple(dict.fromkeys(t for ref in refs for t in ref.targets)),
-    )
-
-
 # -- building ---------------------------------------------------------------------------------------------------------
-
-
-def text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
-
-
-def flag(value: Any, default: bool) -> bool:
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    return value if isinstance(value, bool) else default
 
 
 def tags_of(value: Any) -> dict[str, str]:
@@ -251,9 +233,9 @@ def tags_of(value: Any) -> dict[str, str]:
     return {}
 
 
-class Builder:
+class Builder(StackBuilder):
     def __init__(self, stack: Stack, template: Template, path: str, lines: dict[str, int]) -> None:
-        self.stack = stack
+        super().__init__(stack)
         self.template = template
         self.path = path
         self.lines = lines
@@ -285,9 +267,6 @@ class Builder:
         self.stack.inventory.resources.append(res)
         return res
 
-    def note(self, address: str, note: str, checks: tuple[str, ...] = (), manual: bool = False) -> None:
-        self.stack.unresolved.append({"address": address, "note": note, "checks": checks, "manual": manual})
-
     def bucket_of(self, value: Any) -> dict[str, Any] | None:
         logical_id = self.target(value, "AWS::S3::Bucket")
         if logical_id:
@@ -302,12 +281,7 @@ class Builder:
         found = self.bucket_of(value)
         if found:
             return found["name"]
-        return self.shown(value)
-
-    def shown(self, value: Any) -> str | None:
-        if isinstance(value, Ref):
-            return value.refs[0] if value.refs else str(value)
-        return text(value)
+        return shown(value)
 
     def name(self, logical_id: str, *keys: str) -> str:
         props = self.props[logical_id]
@@ -397,9 +371,9 @@ def _vpcs(b: Builder) -> None:
         kind = text(props.get("LogDestinationType")) or "cloud-watch-logs"
         destination = props.get("LogDestination")
         bucket = b.bucket_of(destination) if kind == "s3" else None
-        shown = bucket["arn"] if bucket else b.shown(destination) or b.shown(props.get("LogGroupName"))
+        where = bucket["arn"] if bucket else shown(destination) or shown(props.get("LogGroupName"))
         vpc["config"]["flow_logs"].append(
-            build.flow_log(logical_id, text(props.get("TrafficType")), kind, shown, props.get("LogFormat"))
+            build.flow_log(logical_id, text(props.get("TrafficType")), kind, where, props.get("LogFormat"))
         )
 
 
@@ -492,7 +466,7 @@ def _distributions(b: Builder) -> None:
             target = b.bucket_of(logging.get("Bucket"))
             res["config"]["logging"] = {
                 "enabled": True,
-                "bucket": f"{target['name']}.s3.amazonaws.com" if target else b.shown(logging.get("Bucket")),
+                "bucket": f"{target['name']}.s3.amazonaws.com" if target else shown(logging.get("Bucket")),
                 "prefix": text(logging.get("Prefix")) or "",
                 "include_cookies": flag(logging.get("IncludeCookies"), False),
             }
@@ -528,7 +502,7 @@ def _rest_stage(b: Builder, logical_id: str, api: dict[str, Any], stage: str, pr
     res = build.api_stage(logical_id, api, stage, b.region, b.account, tags_of(props.get("Tags")))
     access = props.get("AccessLogSetting") or {}
     if isinstance(access, dict):
-        build.set_access_log(res, b.shown(access.get("DestinationArn")), access.get("Format"))
+        build.set_access_log(res, shown(access.get("DestinationArn")), access.get("Format"))
     res["config"]["method_logging"] = _method_logging(props.get("MethodSettings"), props.get("LoggingLevel"))
     b.add(logical_id, res)
 
@@ -574,7 +548,7 @@ def _http_stage(b: Builder, logical_id: str, api: dict[str, Any], stage: str, pr
     res = build.api_stage(logical_id, api, stage, b.region, b.account, tags_of(props.get("Tags")), v2=True)
     access = props.get("AccessLogSettings") or {}
     if isinstance(access, dict):
-        build.set_access_log(res, b.shown(access.get("DestinationArn")), access.get("Format"))
+        build.set_access_log(res, shown(access.get("DestinationArn")), access.get("Format"))
     route = props.get("DefaultRouteSettings") or {}
     res["config"]["default_route_logging"] = str(
         (route if isinstance(route, dict) else {}).get("LoggingLevel") or "OFF"
@@ -641,7 +615,7 @@ def _trails(b: Builder) -> None:
             multi_region=flag(props.get("IsMultiRegionTrail"), False),
             logging=flag(props.get("IsLogging"), False),
             validation=flag(props.get("EnableLogFileValidation"), False),
-            kms_key=b.shown(props.get("KMSKeyId")),
+            kms_key=shown(props.get("KMSKeyId")),
             bucket_name=b.bucket_name(props.get("S3BucketName")),
             selectors=[_selector(b, logical_id, s) for s in props.get("EventSelectors") or [] if isinstance(s, dict)],
             advanced=[
@@ -654,15 +628,7 @@ def _trails(b: Builder) -> None:
 def _selector(b: Builder, trail: str, selector: Any) -> Any:
     """The selector as the API returns it; a value known only after deploy is kept as text, and noted."""
     if isinstance(selector, Ref):
-        for target in selector.targets:
-            b.note(
-                target,
-                f"trail {trail} selects data events by {', '.join(selector.refs)}, known only after deploy: "
-                "cannot tell whether it covers every object",
-                DATA_EVENT_CHECKS,
-                manual=True,
-            )
-        return str(selector)
+        return b.unresolved_selector(trail, selector)
     if isinstance(selector, dict):
         return {k: _selector(b, trail, v) for k, v in selector.items()}
     if isinstance(selector, list):

@@ -51,3 +51,57 @@ class Stack:
 def located(res: dict[str, Any], file: str, line: int | None, address: str) -> dict[str, Any]:
     res["source"] = {"file": file, "line": line or 1, "address": address}
     return res
+
+
+DATA_EVENT_CHECKS = ("s3.data_events", "dynamodb.data_events", "lambda.data_events")
+
+
+def merge_refs(refs: list[Ref]) -> Ref:
+    """One Ref for a value built from several (a template, a function over references)."""
+    return Ref(
+        tuple(dict.fromkeys(r for ref in refs for r in ref.refs)),
+        tuple(dict.fromkeys(t for ref in refs for t in ref.targets)),
+    )
+
+
+def text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value != "" else None
+
+
+def flag(value: Any, default: bool) -> bool:
+    """A boolean as code writes it (CloudFormation also accepts "true"/"false"); the provider default otherwise."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return value if isinstance(value, bool) else default
+
+
+def shown(value: Any) -> str | None:
+    """A destination as evidence: the literal, or the reference that will fill it."""
+    if isinstance(value, Ref):
+        return value.refs[0] if value.refs else str(value)
+    return text(value)
+
+
+class StackBuilder:
+    """What both readers' builders share: the stack they fill and the notes on what code leaves undecided."""
+
+    when = "deploy"  # when a computed value becomes known, in the source's own words
+
+    def __init__(self, stack: Stack) -> None:
+        self.stack = stack
+        self.inventory = stack.inventory
+
+    def note(self, address: str, note: str, checks: tuple[str, ...] = (), manual: bool = False) -> None:
+        self.stack.unresolved.append({"address": address, "note": note, "checks": checks, "manual": manual})
+
+    def unresolved_selector(self, trail: str, value: Ref) -> str:
+        """A trail selector value known only after deploy: the resources it names get a manual row, not a guess."""
+        for target in value.targets:
+            self.note(
+                target,
+                f"trail {trail} selects data events by {', '.join(value.refs)}, known only after {self.when}: "
+                "cannot tell whether it covers every object",
+                DATA_EVENT_CHECKS,
+                manual=True,
+            )
+        return str(value)

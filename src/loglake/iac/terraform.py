@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from loglake.iac import resources as build
-from loglake.iac.source import Ref, Stack, located
+from loglake.iac.source import Ref, Stack, StackBuilder, flag, located, shown, text
 from loglake.inventory import snapshot as t
+from loglake.inventory.collectors.vpc import WORLD
 from loglake.inventory.snapshot import Inventory
-
-WORLD = ("0.0.0.0/0", "::/0")
-DATA_EVENT_CHECKS = ("s3.data_events", "dynamodb.data_events", "lambda.data_events")
 
 
 @dataclass
@@ -33,14 +31,6 @@ class TfResource:
 def tf_id(address: str) -> str:
     """How the code names a resource's id: the fix snippets then point at the resource, not at a literal."""
     return f"${{{address}.id}}"
-
-
-def text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
-
-
-def flag(value: Any, default: bool) -> bool:
-    return value if isinstance(value, bool) else default
 
 
 def first_block(values: dict[str, Any], key: str) -> dict[str, Any]:
@@ -69,12 +59,13 @@ def tags_of(values: dict[str, Any]) -> dict[str, str]:
     return {}
 
 
-class Builder:
+class Builder(StackBuilder):
     """Builds one stack's inventory from its Terraform resources."""
 
+    when = "apply"
+
     def __init__(self, stack: Stack, resources: list[TfResource]) -> None:
-        self.stack = stack
-        self.inventory = stack.inventory
+        super().__init__(stack)
         self.region = self.inventory.regions[0]
         self.account = self.inventory.account
         self.code = {r.address: r for r in resources}
@@ -107,15 +98,6 @@ class Builder:
             return found["name"]
         name = text(value)
         return name.split(":::")[-1].split("/")[0] if name else None
-
-    def shown(self, value: Any) -> str | None:
-        """A destination as evidence: the literal, or the reference that will fill it."""
-        if isinstance(value, Ref):
-            return value.refs[0] if value.refs else str(value)
-        return text(value)
-
-    def note(self, address: str, note: str, checks: tuple[str, ...] = (), manual: bool = False) -> None:
-        self.stack.unresolved.append({"address": address, "note": note, "checks": checks, "manual": manual})
 
     def add(self, code: TfResource, res: dict[str, Any]) -> dict[str, Any]:
         located(res, code.file, code.line, code.address)
@@ -151,7 +133,7 @@ def _bucket(b: Builder, code: TfResource) -> None:
     b.buckets_by_name[name] = res
     legacy = first_block(code.values, "logging")  # provider v3 inline arguments, still accepted
     if legacy:
-        build.set_bucket_logging(res, b.shown(legacy.get("target_bucket")), text(legacy.get("target_prefix")))
+        build.set_bucket_logging(res, shown(legacy.get("target_bucket")), text(legacy.get("target_prefix")))
     build.set_bucket_acl(res, text(code.values.get("acl")))
     if code.values.get("policy") is not None:
         _policy(b, code.address, res, code.values.get("policy"))
@@ -226,7 +208,7 @@ def _distribution(b: Builder, code: TfResource) -> None:
     logging = first_block(values, "logging_config")
     if logging:
         target = b.bucket_of(logging.get("bucket"))
-        bucket_domain = f"{target['name']}.s3.amazonaws.com" if target else b.shown(logging.get("bucket"))
+        bucket_domain = f"{target['name']}.s3.amazonaws.com" if target else shown(logging.get("bucket"))
         res["config"]["logging"] = {
             "enabled": bool(bucket_domain),
             "bucket": bucket_domain,
@@ -258,7 +240,7 @@ def _stage(b: Builder, code: TfResource) -> None:
     stage = text(values.get("name" if v2 else "stage_name")) or code.address
     res = b.add(code, build.api_stage(code.address, api, stage, b.region, b.account, tags_of(values), v2))
     access = first_block(values, "access_log_settings")
-    build.set_access_log(res, b.shown(access.get("destination_arn")), access.get("format"))
+    build.set_access_log(res, shown(access.get("destination_arn")), access.get("format"))
     if v2:
         route = first_block(values, "default_route_settings")
         res["config"]["default_route_logging"] = (text(route.get("logging_level")) or "OFF").upper()
@@ -300,7 +282,7 @@ def _trail(b: Builder, code: TfResource) -> None:
         multi_region=flag(values.get("is_multi_region_trail"), False),
         logging=flag(values.get("enable_logging"), True),
         validation=flag(values.get("enable_log_file_validation"), False),
-        kms_key=b.shown(values.get("kms_key_id")),
+        kms_key=shown(values.get("kms_key_id")),
         bucket_name=b.bucket_name(values.get("s3_bucket_name")),
         selectors=selectors,
         advanced=advanced,
@@ -312,15 +294,7 @@ def _selector_values(b: Builder, code: TfResource, values: Any) -> list[str]:
     found = []
     for value in values if isinstance(values, list) else [values]:
         if isinstance(value, Ref):
-            for target in value.targets:
-                b.note(
-                    target,
-                    f"trail {code.address} selects data events by {', '.join(value.refs)}, known only after apply: "
-                    "cannot tell whether it covers every object",
-                    DATA_EVENT_CHECKS,
-                    manual=True,
-                )
-            found.append(str(value))
+            found.append(b.unresolved_selector(code.address, value))
         elif isinstance(value, str):
             found.append(value)
     return found
@@ -388,7 +362,7 @@ def _bucket_logging(b: Builder, code: TfResource) -> None:
     found = b.bucket_of(code.values.get("bucket"))
     if found:
         target = b.bucket_of(code.values.get("target_bucket"))
-        name = target["name"] if target else b.shown(code.values.get("target_bucket"))
+        name = target["name"] if target else shown(code.values.get("target_bucket"))
         build.set_bucket_logging(found, name, text(code.values.get("target_prefix")))
 
 
@@ -427,9 +401,9 @@ def _flow_log(b: Builder, code: TfResource) -> None:
     kind = text(values.get("log_destination_type")) or "cloud-watch-logs"
     destination = values.get("log_destination")
     bucket = b.bucket_of(destination) if kind == "s3" else None
-    shown = bucket["arn"] if bucket else b.shown(destination) or b.shown(values.get("log_group_name"))
+    where = bucket["arn"] if bucket else shown(destination) or shown(values.get("log_group_name"))
     vpc["config"]["flow_logs"].append(
-        build.flow_log(code.address, text(values.get("traffic_type")), kind, shown, values.get("log_format"))
+        build.flow_log(code.address, text(values.get("traffic_type")), kind, where, values.get("log_format"))
     )
 
 

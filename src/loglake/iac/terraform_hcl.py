@@ -17,7 +17,7 @@ from hcl2.rules.base import BlockRule
 from hcl2.utils import SerializationOptions
 from lark.exceptions import LarkError, UnexpectedInput
 
-from loglake.iac.source import IacFileError, Ref
+from loglake.iac.source import IacFileError, Ref, merge_refs
 from loglake.iac.terraform import TfResource
 
 OPTIONS = SerializationOptions(
@@ -171,7 +171,7 @@ class Evaluator:
                 refs.append(Ref((content,), ()))
             else:
                 pieces.append(_scalar(got))
-        return _merge_refs(refs) if refs else "".join(pieces)
+        return merge_refs(refs) if refs else "".join(pieces)
 
     def _expression(self, expr: str) -> Any:
         expr = expr.strip()
@@ -209,7 +209,7 @@ class Evaluator:
         values = [self.value(a) for a in args]
         refs = [r for v in values for r in _refs_in(v)]
         if refs:
-            return _merge_refs(refs)
+            return merge_refs(refs)
         if function == "jsonencode" and len(values) == 1:
             return json.dumps(values[0])
         if function == "merge" and all(isinstance(v, dict) for v in values):
@@ -294,10 +294,3 @@ def _refs_in(value: Any) -> list[Ref]:
     if isinstance(value, list):
         return [r for v in value for r in _refs_in(v)]
     return []
-
-
-def _merge_refs(refs: list[Ref]) -> Ref:
-    return Ref(
-        tuple(dict.fromkeys(r for ref in refs for r in ref.refs)),
-        tuple(dict.fromkeys(t for ref in refs for t in ref.targets)),
-    )
