@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from loglake.policy.config import Policy, load_policy
+from tests.posture.conftest import account  # noqa: F401 - the moto_server account fixture, for the live comparison
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HCL = FIXTURES / "terraform"
