@@ -50,6 +50,10 @@ EXPECTED_API = {
     ("PartnersDeployment", "apigw.execution_logging"): ("fail", "medium"),
     ("WebhooksStage", "apigw.access_logging"): ("pass", "high"),
     ("OrdersTable", "dynamodb.data_events"): ("fail", "medium"),
+    ("SearchDomain", "opensearch.audit_logs"): ("pass", "high"),
+    ("SearchDomain", "opensearch.slow_logs"): ("pass", "high"),
+    ("AuditDomain", "opensearch.audit_logs"): ("fail", "high"),
+    ("AuditDomain", "opensearch.slow_logs"): ("fail", "high"),
 }
 EXPECTED_SAM = {
     ("OrdersApi", "apigw.access_logging"): ("pass", "high"),
@@ -131,11 +135,13 @@ def _merge(base: dict, extra: dict) -> None:
             base[key] = value
 
 
-SECTION = re.compile(r"^# (add to Resources|merge into the Properties of (\w+) .*):$", re.M)
+SECTION = re.compile(
+    r"^# (add to Resources[^\n]*|merge into the Properties of (\w+) [^\n]*|merge into Globals[^\n]*):$", re.M
+)
 
 
 def _apply(template: dict, fix: str) -> None:
-    """Apply a fix snippet the way its comments say: add resources, or merge into a resource's Properties."""
+    """Apply a fix snippet the way its comments say: add resources, or merge into a resource's Properties or Globals."""
     marks = list(SECTION.finditer(fix))
     assert marks, fix
     for i, mark in enumerate(marks):
@@ -143,27 +149,38 @@ def _apply(template: dict, fix: str) -> None:
         data = cloudformation.parse(Path("fix.yaml"), body)
         if mark.group(2):
             _merge(template["Resources"][mark.group(2)].setdefault("Properties", {}), data)
+        elif mark.group(1).startswith("merge into Globals"):
+            _merge(template.setdefault("Globals", {}), data)
         else:
             template["Resources"].update(data)
 
 
-def test_cloudformation_fix_snippets_make_the_checks_pass(policy, tmp_path):
-    """Each snippet is valid CloudFormation YAML; merged as it says, the next check passes."""
-    original = cloudformation.parse(WEB, WEB.read_text())
-    fixed = copy.deepcopy(original)
-    wanted = (
-        "s3.server_access_logging",
-        "vpc.flow_logs.all",
-        "elb.access_logs",
-        "cloudfront.logging",
-        "rds.log_exports",
-    )
-    rows = [r for r in check_paths([WEB], policy).rows if r["status"] == "fail" and r["check_id"] in wanted]
+@pytest.mark.parametrize(
+    ("path", "wanted"),
+    [
+        (
+            WEB,
+            (
+                "s3.server_access_logging",
+                "vpc.flow_logs.all",
+                "elb.access_logs",
+                "cloudfront.logging",
+                "rds.log_exports",
+            ),
+        ),
+        (API, ("apigw.access_logging", "apigw.execution_logging", "opensearch.audit_logs", "opensearch.slow_logs")),
+        (SAM, ("apigw.access_logging", "apigw.execution_logging")),
+    ],
+)
+def test_cloudformation_fix_snippets_make_the_checks_pass(policy, tmp_path, path, wanted):
+    """Each snippet is valid CloudFormation YAML; applied as its comments say, the check passes on the next run."""
+    fixed = copy.deepcopy(cloudformation.parse(path, path.read_text()))
+    rows = [r for r in check_paths([path], policy).rows if r["status"] == "fail" and r["check_id"] in wanted]
     assert {r["check_id"] for r in rows} == set(wanted)
     for row in rows:
         _apply(fixed, row["fix"])
-    path = tmp_path / "fixed.yaml"
-    path.write_text(yaml.safe_dump(fixed, sort_keys=False))
-    after = outcomes(check_paths([path], policy).rows)
+    again = tmp_path / path.with_suffix(".yaml").name
+    again.write_text(yaml.safe_dump(fixed, sort_keys=False))
+    after = outcomes(check_paths([again], policy).rows)
     for row in rows:
         assert after[(row["address"], row["check_id"])][0] == "pass", row["fix"]

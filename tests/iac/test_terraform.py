@@ -211,3 +211,48 @@ def test_plan_with_unknown_policy_says_so(policy, tmp_path):
         "bucket policy of aws_s3_bucket_policy.website known only after apply (aws_s3_bucket.website.arn)"
         in row["evidence"]
     )
+
+
+def test_opensearch_domains_and_their_policy(policy, tmp_path):
+    (tmp_path / "search.tf").write_text(
+        """
+resource "aws_opensearch_domain" "public" {
+  domain_name = "prod-int-search"
+  advanced_security_options {
+    enabled = true
+  }
+  log_publishing_options {
+    log_type                 = "AUDIT_LOGS"
+    cloudwatch_log_group_arn = aws_cloudwatch_log_group.search.arn
+  }
+}
+
+resource "aws_opensearch_domain_policy" "public" {
+  domain_name     = aws_opensearch_domain.public.domain_name
+  access_policies = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Principal = { AWS = "*" }, Action = "es:ESHttpGet", Resource = "*" }]
+  })
+}
+
+resource "aws_opensearch_domain" "private" {
+  domain_name = "prod-int-vault"
+  vpc_options {
+    subnet_ids = ["subnet-0a1b2c3d"]
+  }
+}
+
+resource "aws_cloudwatch_log_group" "search" {
+  name = "/aws/opensearch/prod-int-search"
+}
+"""
+    )
+    rows = {(r["address"], r["check_id"]): r for r in check_paths([tmp_path], policy).rows}
+    # named int, but the domain policy in the same code opens it to everyone: internet, full
+    public = rows[("aws_opensearch_domain.public", "opensearch.audit_logs")]
+    assert (public["status"], public["reachability"], public["level"]) == ("pass", "internet", "full")
+    assert rows[("aws_opensearch_domain.public", "opensearch.slow_logs")]["status"] == "fail"
+    assert rows[("aws_opensearch_domain.public", "classification.conflict")]["status"] == "fail"
+    private = rows[("aws_opensearch_domain.private", "opensearch.audit_logs")]
+    assert (private["status"], private["level"]) == ("fail", "standard")
+    assert 'log_type                 = "AUDIT_LOGS"' in private["fix"]

@@ -135,7 +135,7 @@ def _print_table(rows: list[dict], result) -> None:
     fixes = [r for r in rows if r["fix"]]
     for r in fixes:
         console.print(f"[bold]fix[/bold] {r['check_id']} on {r['address']} ({r['file']}:{r['line']})", highlight=False)
-        console.print(r["fix"].rstrip(), markup=False, highlight=False)
+        console.print(r["fix"].rstrip(), markup=False, highlight=False, soft_wrap=True)  # copied as it is
     counts = Counter(r["status"] for r in rows)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing to check"
     console_err.print(f"{summary} in {len(result.stacks)} stack(s)", highlight=False)

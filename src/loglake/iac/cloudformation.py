@@ -36,6 +36,8 @@ ARN_OF = {
 ARN_OF["AWS::Serverless::Function"] = ARN_OF["AWS::Lambda::Function"]
 
 
+IMPLICIT = "implicit"  # what SAM creates for functions' events: set through Globals
+
 # -- parsing ----------------------------------------------------------------------------------------------------------
 
 
@@ -262,7 +264,7 @@ class Builder(StackBuilder):
         return None
 
     def add(self, logical_id: str, res: dict[str, Any]) -> dict[str, Any]:
-        located(res, self.path, self.lines.get(logical_id), logical_id)
+        located(res, self.path, self.lines.get(logical_id), logical_id, self.types.get(logical_id, IMPLICIT))
         self.built[logical_id] = res
         self.stack.inventory.resources.append(res)
         return res
@@ -656,6 +658,32 @@ def _tables_and_functions(b: Builder) -> None:
             build.set_function_url(function, text(props.get("AuthType")))
 
 
+def _domains(b: Builder) -> None:
+    for logical_id in b.of_type("AWS::OpenSearchService::Domain", "AWS::Elasticsearch::Domain"):
+        props = b.props[logical_id]
+        vpc = props.get("VPCOptions") if isinstance(props.get("VPCOptions"), dict) else {}
+        security = (
+            props.get("AdvancedSecurityOptions") if isinstance(props.get("AdvancedSecurityOptions"), dict) else {}
+        )
+        res = build.domain(
+            logical_id,
+            b.name(logical_id, "DomainName"),
+            b.region,
+            b.account,
+            tags_of(props.get("Tags")),
+            bool(vpc.get("SubnetIds")),
+            props.get("AccessPolicies"),
+            flag(security.get("Enabled"), False),
+        )
+        b.add(logical_id, res)
+        options = props.get("LogPublishingOptions") if isinstance(props.get("LogPublishingOptions"), dict) else {}
+        for kind, option in options.items():
+            if isinstance(option, dict):
+                build.set_log_publishing(
+                    res, kind, flag(option.get("Enabled"), False), shown(option.get("CloudWatchLogsLogGroupArn"))
+                )
+
+
 STEPS = (
     _buckets,
     _vpcs,
@@ -666,6 +694,7 @@ STEPS = (
     _databases,
     _trails,
     _tables_and_functions,
+    _domains,
 )
 
 

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from loglake.iac.cloudformation import IMPLICIT
 from loglake.inventory import snapshot as t
 from loglake.policy.checks.rds import required_logs
 from loglake.policy.checks.vpc import FULL_FORMAT
@@ -20,11 +21,22 @@ def _quoted(value: str) -> str:
 
 
 def _merge_into(res: dict[str, Any], body: str) -> str:
-    return f"# merge into the Properties of {res['source']['address']} ({_kind(res)}):\n{body}"
+    return f"# merge into the Properties of {res['source']['address']} ({res['source']['kind']}):\n{body}"
 
 
-def _kind(res: dict[str, Any]) -> str:
-    return res["type"].replace(t.APIGW_STAGE, "AWS::ApiGateway::Stage")
+def _stage_settings(res: dict[str, Any], body: str) -> str:
+    """Stage settings where the template keeps them: the stage, a Deployment's StageDescription, SAM's Globals."""
+    kind = res["source"]["kind"]
+    if kind == IMPLICIT:
+        section = "HttpApi" if res["type"] == t.APIGWV2_STAGE else "Api"
+        return f"# merge into Globals (SAM's implicit {res['source']['address']}):\n{section}:\n{_indent(body)}"
+    if kind == "AWS::ApiGateway::Deployment":
+        return _merge_into(res, f"StageDescription:\n{_indent(body)}")
+    return _merge_into(res, body)
+
+
+def _indent(body: str) -> str:
+    return "".join(f"  {line}\n" if line and not line.startswith("#") else f"{line}\n" for line in body.splitlines())
 
 
 def _arn_value(res: dict[str, Any], suffix: str) -> str:
@@ -108,7 +120,7 @@ def api_access_logs(res: dict[str, Any], row: dict[str, Any], bucket: str) -> st
     return (
         f"# add to Resources:\n{stage}AccessLogs:\n  Type: AWS::Logs::LogGroup\n  Properties:\n"
         f"    RetentionInDays: 365\n"
-        + _merge_into(
+        + _stage_settings(
             res,
             f"{key}:\n  DestinationArn: !GetAtt {stage}AccessLogs.Arn\n  Format: {_quoted(APIGW_ACCESS_FORMAT)}\n",
         )
@@ -117,7 +129,7 @@ def api_access_logs(res: dict[str, Any], row: dict[str, Any], bucket: str) -> st
 
 def api_execution_logs(res: dict[str, Any], row: dict[str, Any], bucket: str) -> str:
     level = "INFO" if row["level"] == "full" else "ERROR"
-    return _merge_into(
+    return _stage_settings(
         res,
         f'MethodSettings:\n  - ResourcePath: "/*"\n    HttpMethod: "*"\n    LoggingLevel: {level}\n'
         "# the account needs an API Gateway CloudWatch Logs role (AWS::ApiGateway::Account)\n",
@@ -149,6 +161,28 @@ def trail_bucket_block(res: dict[str, Any], row: dict[str, Any], bucket: str) ->
     )
 
 
+def opensearch_logs(res: dict[str, Any], row: dict[str, Any], bucket: str) -> str:
+    kinds = ["AUDIT_LOGS"] if row["check_id"] == "opensearch.audit_logs" else ["SEARCH_SLOW_LOGS", "INDEX_SLOW_LOGS"]
+    domain = res["source"]["address"]
+    group = {kind: f"{domain}{kind.title().replace('_', '')}" for kind in kinds}
+    groups = "".join(
+        f"{group[kind]}:\n  Type: AWS::Logs::LogGroup\n  Properties:\n    RetentionInDays: 365\n" for kind in kinds
+    )
+    options = "".join(
+        f"  {kind}:\n    Enabled: true\n    CloudWatchLogsLogGroupArn: !GetAtt {group[kind]}.Arn\n" for kind in kinds
+    )
+    note = (
+        "# audit logs also need fine-grained access control (AdvancedSecurityOptions) and audit logging enabled\n"
+        if "AUDIT_LOGS" in kinds
+        else "# slow logs also need index slow log thresholds\n"
+    )
+    return (
+        "# add to Resources (with an AWS::Logs::ResourcePolicy letting es.amazonaws.com write to the groups):\n"
+        + groups
+        + _merge_into(res, "LogPublishingOptions:\n" + options + note)
+    )
+
+
 SNIPPETS: dict[str, Snippet] = {
     "s3.server_access_logging": s3_logging,
     "s3.data_events.read": data_events,
@@ -166,6 +200,8 @@ SNIPPETS: dict[str, Snippet] = {
     "cloudtrail.log_file_validation": trail_validation,
     "cloudtrail.kms": trail_kms,
     "cloudtrail.bucket_not_public": trail_bucket_block,
+    "opensearch.audit_logs": opensearch_logs,
+    "opensearch.slow_logs": opensearch_logs,
 }
 
 

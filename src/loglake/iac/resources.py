@@ -305,3 +305,37 @@ def instance(address: str, name: str, region: str, account: str, tags: dict[str,
 
 def world_rule(group: str, protocol: Any, from_port: Any, cidr: str) -> dict[str, Any]:
     return {"group": group, "protocol": str(protocol), "from_port": from_port, "to_port": from_port, "cidr": cidr}
+
+
+def domain(  # noqa: PLR0917 - one argument per field the collector reads
+    address: str,
+    name: str,
+    region: str,
+    account: str,
+    tags: dict[str, str],
+    in_vpc: bool,
+    policy: Any,
+    fine_grained: bool,
+) -> dict[str, Any]:
+    """An OpenSearch domain; `policy` is its access policy (JSON text or mapping), None when not in the code."""
+    document = json.dumps(policy) if isinstance(policy, dict) else policy if isinstance(policy, str) else None
+    return t.resource(
+        arn=address,
+        type=t.OPENSEARCH_DOMAIN,
+        service="opensearch",
+        name=name,
+        region=region,
+        account=account,
+        tags=tags,
+        config={
+            "in_vpc": bool(in_vpc),
+            "access_policy_open": policy_is_open(document),
+            "fine_grained_access": bool(fine_grained),
+            "log_publishing": {},
+        },
+    )
+
+
+def set_log_publishing(res: dict[str, Any], kind: str | None, enabled: bool, log_group: str | None) -> None:
+    if kind:
+        res["config"]["log_publishing"][kind] = {"enabled": bool(enabled), "log_group": log_group}

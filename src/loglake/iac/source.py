@@ -48,8 +48,9 @@ class Stack:
     errors: list[IacFileError] = field(default_factory=list)
 
 
-def located(res: dict[str, Any], file: str, line: int | None, address: str) -> dict[str, Any]:
-    res["source"] = {"file": file, "line": line or 1, "address": address}
+def located(res: dict[str, Any], file: str, line: int | None, address: str, kind: str | None = None) -> dict[str, Any]:
+    """Where the resource is written; `kind` is its type in the code (`aws_lb`, `AWS::Serverless::Api`)."""
+    res["source"] = {"file": file, "line": line or 1, "address": address, "kind": kind or res["type"]}
     return res
 
 

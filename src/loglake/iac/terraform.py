@@ -15,6 +15,7 @@ from typing import Any
 from loglake.iac import resources as build
 from loglake.iac.source import Ref, Stack, StackBuilder, flag, located, shown, text
 from loglake.inventory import snapshot as t
+from loglake.inventory.collectors.opensearch import policy_is_open
 from loglake.inventory.collectors.vpc import WORLD
 from loglake.inventory.snapshot import Inventory
 
@@ -100,7 +101,7 @@ class Builder(StackBuilder):
         return name.split(":::")[-1].split("/")[0] if name else None
 
     def add(self, code: TfResource, res: dict[str, Any]) -> dict[str, Any]:
-        located(res, code.file, code.line, code.address)
+        located(res, code.file, code.line, code.address, code.type)
         self.built[code.address] = res
         self.inventory.resources.append(res)
         return res
@@ -340,6 +341,40 @@ def _function(b: Builder, code: TfResource) -> None:
     b.add(code, build.function(b.name(code, "function_name"), b.region, b.account, tags_of(code.values)))
 
 
+def _domain(b: Builder, code: TfResource) -> None:
+    values = code.values
+    vpc = first_block(values, "vpc_options")
+    security = first_block(values, "advanced_security_options")
+    res = build.domain(
+        code.address,
+        b.name(code, "domain_name"),
+        b.region,
+        b.account,
+        tags_of(values),
+        bool(vpc.get("subnet_ids")),
+        values.get("access_policies"),
+        flag(security.get("enabled"), False),
+    )
+    b.add(code, res)
+    if isinstance(values.get("access_policies"), Ref):
+        b.note(code.address, "access policy known only after apply: an open policy is not measured")
+    for option in blocks(values, "log_publishing_options"):
+        build.set_log_publishing(
+            res,
+            text(option.get("log_type")),
+            flag(option.get("enabled"), True),
+            shown(option.get("cloudwatch_log_group_arn")),
+        )
+
+
+def _domain_policy(b: Builder, code: TfResource) -> None:
+    address = b.target(code.values.get("domain_name"), "aws_opensearch_domain", "aws_elasticsearch_domain")
+    found = b.built.get(address or "")
+    policy = code.values.get("access_policies")
+    if found is not None and isinstance(policy, str):
+        found["config"]["access_policy_open"] = policy_is_open(policy)
+
+
 def _instance(b: Builder, code: TfResource) -> None:
     values = code.values
     res = b.add(code, build.instance(code.address, b.name(code), b.region, b.account, tags_of(values)))
@@ -474,6 +509,7 @@ PRIMARIES: dict[tuple[str, ...], Callable[[Builder, TfResource], None]] = {
     ("aws_dynamodb_table",): _table,
     ("aws_lambda_function",): _function,
     ("aws_instance",): _instance,
+    ("aws_opensearch_domain", "aws_elasticsearch_domain"): _domain,
 }
 LINKS: dict[tuple[str, ...], Callable[[Builder, TfResource], None]] = {
     ("aws_s3_bucket_logging",): _bucket_logging,
@@ -484,6 +520,7 @@ LINKS: dict[tuple[str, ...], Callable[[Builder, TfResource], None]] = {
     ("aws_internet_gateway", "aws_internet_gateway_attachment"): _gateway,
     ("aws_api_gateway_method_settings",): _method_settings,
     ("aws_lambda_function_url",): _function_url,
+    ("aws_opensearch_domain_policy", "aws_elasticsearch_domain_policy"): _domain_policy,
 }
 
 
