@@ -9,7 +9,7 @@ from loglake.iac.check import check_paths
 from loglake.inventory import snapshot as t
 from loglake.policy.fixes.plan import RemediationOptions, build_plan
 from loglake.policy.fixes.terraform import write_terraform
-from tests.iac.conftest import HCL, PLAN, line_of, outcomes
+from tests.iac.conftest import FIXTURES, HCL, PLAN, line_of, outcomes
 
 # what the fixture's code says, worked out by hand from policy defaults (see the comments in the .tf files)
 EXPECTED = {
@@ -256,3 +256,19 @@ resource "aws_cloudwatch_log_group" "search" {
     private = rows[("aws_opensearch_domain.private", "opensearch.audit_logs")]
     assert (private["status"], private["level"]) == ("fail", "standard")
     assert 'log_type                 = "AUDIT_LOGS"' in private["fix"]
+
+
+def test_local_child_modules_read_like_the_plan_reads_them(policy):
+    hcl = check_paths([FIXTURES / "terraform_modules"], policy)
+    plan = check_paths([FIXTURES / "terraform_modules_plan" / "plan.json"], policy)
+    assert len(hcl.stacks) == 1  # modules/net is read as part of its root, not as a root of its own
+
+    def without_location(rows):
+        return [{k: v for k, v in r.items() if k not in ("file", "line")} for r in rows]
+
+    assert without_location(hcl.rows) == without_location(plan.rows)
+    rows = {(r["address"], r["check_id"]): r for r in hcl.rows}
+    vpc = rows[("module.net.aws_vpc.this", "vpc.flow_logs.all")]  # the module's arguments name it prod-ext-shop
+    assert (vpc["name"], vpc["status"], vpc["region"]) == ("prod-ext-shop", "fail", "us-east-2")
+    assert vpc["file"].endswith("terraform_modules/modules/net/main.tf")
+    assert "module.net.aws_flow_log.this records REJECT only" in vpc["evidence"]

@@ -77,9 +77,12 @@ def check_paths(
     log_bucket: str | None = None,
 ) -> Report:
     report = Report()
-    for kind, path in find_sources(paths):
+    called: set[Path] = set()  # module folders a root module read already: not roots of their own
+    for kind, path in sorted(find_sources(paths), key=lambda source: len(source[1].resolve().parts)):
+        if kind == "hcl" and path.resolve() in called:
+            continue
         try:
-            stack = read_source(kind, path, region, account or PLACEHOLDER_ACCOUNT)
+            stack = read_source(kind, path, region, account or PLACEHOLDER_ACCOUNT, called)
         except IacFileError as error:
             report.errors.append(error)
             continue
@@ -116,13 +119,14 @@ def _sources(paths: list[Path]) -> Iterator[tuple[str, Path]]:
                     yield "file", Path(folder) / name
 
 
-def read_source(kind: str, path: Path, region: str | None, account: str) -> Stack | None:
+def read_source(kind: str, path: Path, region: str | None, account: str, called: set[Path]) -> Stack | None:
     """The stack in a source, or None for a file that is neither a plan nor a template (found by walking a folder)."""
     if kind == "hcl":
-        found, code_region, errors = terraform_hcl.read_folder(path)
-        stack = _stack(path, "terraform-hcl", region or code_region, account)
-        stack.errors.extend(errors)
-        return terraform.build_stack(stack, found)
+        folder = terraform_hcl.read_folder(path)
+        called.update(folder.children)
+        stack = _stack(path, "terraform-hcl", region or folder.region, account)
+        stack.errors.extend(folder.errors)
+        return terraform.build_stack(stack, folder.resources)
     if kind == "named" and not path.name.lower().endswith(TEMPLATE_SUFFIXES):
         raise IacFileError(path, None, NEITHER)
     try:

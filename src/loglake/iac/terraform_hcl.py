@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ OPTIONS = SerializationOptions(
     with_comments=False, strip_string_quotes=True, explicit_blocks=False, preserve_heredocs=False
 )
 REFERENCE = re.compile(r"\b((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*)(\[[^\]]*\])?(\.[A-Za-z_][\w]*)?")
+MODULE_META = {"source", "version", "providers", "depends_on", "count", "for_each"}
+MAX_MODULE_DEPTH = 8
 ROOTS_NOT_RESOURCES = {"var", "local", "count", "each", "path", "terraform", "self", "module"}
 
 
@@ -36,17 +39,21 @@ class Module:
         self.region: str | None = None
         self.default_tags: Any = {}
         self.resources: list[tuple[str, str, dict[str, Any], str, int]] = []  # type, name, body, file, line
+        self.calls: list[tuple[str, dict[str, Any]]] = []  # module blocks: name, arguments
 
 
-def read_folder(folder: Path) -> tuple[list[TfResource], str | None, list[IacFileError]]:
-    """(resources, the provider's region if written, the files that did not parse)."""
-    module = Module()
+@dataclass
+class Folder:
+    resources: list[TfResource]
+    region: str | None  # the aws provider's, if the code says it
+    errors: list[IacFileError]  # files that did not parse
+    children: set[Path] = field(default_factory=set)  # local module folders read as part of this root
+
+
+def read_folder(folder: Path) -> Folder:
+    """The resources of a root module and of the local modules it calls."""
     errors: list[IacFileError] = []
-    for path in sorted(folder.glob("*.tf")):
-        try:
-            _collect(module, path)
-        except IacFileError as error:
-            errors.append(error)
+    module = _read_module(folder, errors)
     for path in [folder / "terraform.tfvars", *sorted(folder.glob("*.auto.tfvars"))]:
         if path.is_file():
             try:
@@ -54,9 +61,41 @@ def read_folder(folder: Path) -> tuple[list[TfResource], str | None, list[IacFil
             except IacFileError as error:
                 errors.append(error)
     evaluator = Evaluator(module)
-    resources = evaluator.resources()
+    module.default_tags = evaluator.value(module.default_tags)  # the provider's, inherited by every child module
+    children: set[Path] = set()
+    resources = _with_children(evaluator, folder, errors, children, depth=0)
     region = evaluator.value(module.region)
-    return resources, region if isinstance(region, str) else None, errors
+    return Folder(resources, region if isinstance(region, str) else None, errors, children)
+
+
+def _read_module(folder: Path, errors: list[IacFileError]) -> Module:
+    module = Module()
+    for path in sorted(folder.glob("*.tf")):
+        try:
+            _collect(module, path)
+        except IacFileError as error:
+            errors.append(error)
+    return module
+
+
+def _with_children(
+    evaluator: Evaluator, folder: Path, errors: list[IacFileError], children: set[Path], depth: int
+) -> list[TfResource]:
+    """A module's resources, then those of the modules it calls from a local path (`./modules/net`), addressed as a
+    plan addresses them (`module.net.aws_vpc.this`) with the call's arguments as their variables."""
+    found = evaluator.resources()
+    for name, call in evaluator.module.calls:
+        source = call.get("source")
+        child_folder = folder / source if isinstance(source, str) and source.startswith(("./", "../")) else None
+        if child_folder is None or not child_folder.is_dir() or depth >= MAX_MODULE_DEPTH or "count" in call:
+            continue  # a registry or git module, or one repeated by count/for_each: only a plan knows its resources
+        children.add(child_folder.resolve())
+        child = _read_module(child_folder, errors)
+        child.variables.update({k: evaluator.value(v) for k, v in call.items() if k not in MODULE_META})
+        child.default_tags = evaluator.module.default_tags
+        child_evaluator = Evaluator(child, f"{evaluator.prefix}module.{name}.")
+        found += _with_children(child_evaluator, child_folder, errors, children, depth + 1)
+    return found
 
 
 def _parse(path: Path) -> Any:
@@ -89,6 +128,8 @@ def _collect(module: Module, path: Path) -> None:
         kind = labels[0]
         if kind == "resource" and len(labels) == 3:
             module.resources.append((labels[1], labels[2], body, str(path), block._meta.line))
+        elif kind == "module" and len(labels) == 2:
+            module.calls.append((labels[1], body))
         elif kind == "variable" and len(labels) == 2 and "default" in body:
             module.variables.setdefault(labels[1], body["default"])
         elif kind == "locals":
@@ -100,8 +141,9 @@ def _collect(module: Module, path: Path) -> None:
 
 
 class Evaluator:
-    def __init__(self, module: Module) -> None:
+    def __init__(self, module: Module, prefix: str = "") -> None:
         self.module = module
+        self.prefix = prefix  # module.net. for a child module's resources
         self.addresses: set[str] = set()
         self._locals: dict[str, Any] = {}
         self._busy: set[str] = set()
@@ -121,10 +163,10 @@ class Evaluator:
         return found
 
     def _instance_addresses(self, kind: str, name: str, body: dict[str, Any]) -> list[str]:
-        return [address for address, _ in self._instances(kind, name, body)] + [f"{kind}.{name}"]
+        return [address for address, _ in self._instances(kind, name, body)] + [f"{self.prefix}{kind}.{name}"]
 
     def _instances(self, kind: str, name: str, body: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        base = f"{kind}.{name}"
+        base = f"{self.prefix}{kind}.{name}"
         if "count" in body:
             count = self.value(body["count"])
             if isinstance(count, int) and not isinstance(count, bool):
@@ -230,8 +272,8 @@ class Evaluator:
             base, index, attribute = match.group(1), match.group(2) or "", match.group(3) or ""
             if base.split(".")[0] in ROOTS_NOT_RESOURCES:
                 continue
-            refs.append(base + index + attribute)
-            for address in (base + index, base):
+            refs.append(self.prefix + base + index + attribute)
+            for address in (self.prefix + base + index, self.prefix + base):
                 if address in self.addresses:
                     targets.append(address)
                     break
