@@ -184,3 +184,68 @@ def test_cloudformation_fix_snippets_make_the_checks_pass(policy, tmp_path, path
     after = outcomes(check_paths([again], policy).rows)
     for row in rows:
         assert after[(row["address"], row["check_id"])][0] == "pass", row["fix"]
+
+
+def test_conditions_and_computed_properties_are_manual_not_guessed(policy, tmp_path):
+    """What real templates do (`!If` on whole properties, `!GetAZs`, `!Base64` over a mapping, `!FindInMap`): no
+    crash, and a logging setting the template computes is `manual` with the reason."""
+    template = tmp_path / "conditions.yaml"
+    template.write_text(
+        """
+Conditions:
+  IsProd: !Equals [!Ref "AWS::AccountId", "111122223333"]
+Mappings:
+  Accounts: {us-east-1: {Elb: "127311923021"}}
+Resources:
+  Logs:
+    Type: AWS::S3::Bucket
+    Properties:
+      BucketName: prod-int-cond-logs
+      LoggingConfiguration: !If [IsProd, {DestinationBucketName: prod-int-cond-logs}, !Ref "AWS::NoValue"]
+  LogsPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref Logs
+      PolicyDocument:
+        Statement:
+          - Effect: Allow
+            Principal: {AWS: !FindInMap [Accounts, !Ref "AWS::Region", Elb]}
+            Action: s3:PutObject
+            Resource: !Sub "arn:${AWS::Partition}:s3:::${Logs}/*"
+  Balancer:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties:
+      Name: prod-ext-cond
+      Subnets: !Split [",", "subnet-a,subnet-b"]
+      LoadBalancerAttributes: !If
+        - IsProd
+        - [{Key: access_logs.s3.enabled, Value: "true"}]
+        - []
+  Launch:
+    Type: AWS::AutoScaling::LaunchConfiguration
+    Properties:
+      AvailabilityZones: !GetAZs
+      UserData: !Base64
+        Fn::Sub: |
+          #!/bin/bash
+          echo ${AWS::StackName}
+  Trail:
+    Type: AWS::CloudTrail::Trail
+    Properties: !If [IsProd, {IsLogging: true, S3BucketName: prod-int-cond-logs}, {IsLogging: false}]
+  Trail2:
+    Type: AWS::CloudTrail::Trail
+    Properties:
+      IsLogging: true
+      S3BucketName: !Ref Logs
+      AdvancedEventSelectors:
+        - FieldSelectors: !If [IsProd, [], []]
+"""
+    )
+    report = check_paths([template], policy)
+    assert report.errors == []
+    rows = {(r["address"], r["check_id"]): r for r in report.rows}
+    for check in ("elb.access_logs", "alb.connection_logs"):
+        row = rows[("Balancer", check)]
+        assert row["status"] == "manual" and "LoadBalancerAttributes is known only after deploy (!If)" in row["evidence"]
+    assert rows[("Logs", "s3.data_events.write")]["status"] == "fail"  # no selector covers it: decided
+    assert ("Trail", "cloudtrail.kms") in rows  # a trail whose Properties is a condition is still a trail

@@ -95,6 +95,11 @@ class StackBuilder:
     def note(self, address: str, note: str, checks: tuple[str, ...] = (), manual: bool = False) -> None:
         self.stack.unresolved.append({"address": address, "note": note, "checks": checks, "manual": manual})
 
+    def computed(self, address: str, value: Any, what: str, checks: tuple[str, ...]) -> None:
+        """A logging setting the code computes (a condition, a variable without a value): its checks are manual."""
+        if isinstance(value, Ref):
+            self.note(address, f"{what} is known only after {self.when} ({', '.join(value.refs)})", checks, manual=True)
+
     def unresolved_selector(self, trail: str, value: Ref) -> str:
         """A trail selector value known only after deploy: the resources it names get a manual row, not a guess."""
         for target in value.targets:
@@ -106,3 +111,13 @@ class StackBuilder:
                 manual=True,
             )
         return str(value)
+
+
+def listed(value: Any) -> list[Any]:
+    """A list property, or nothing when the code computes it (`!If`, a reference): never iterate a Ref."""
+    return value if isinstance(value, list) else []
+
+
+def mapped(value: Any) -> dict[str, Any]:
+    """A mapping property, or nothing when the code computes it."""
+    return value if isinstance(value, dict) else {}

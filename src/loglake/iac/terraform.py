@@ -183,6 +183,7 @@ def _load_balancer(b: Builder, code: TfResource) -> None:
     )
     b.add(code, res)
     access = first_block(values, "access_logs")
+    b.computed(code.address, access.get("enabled"), "access_logs.enabled", ("elb.access_logs",))
     if access:
         # an aws_lb access_logs block is off unless enabled; an aws_elb one is on unless disabled
         enabled = flag(access.get("enabled"), classic)
@@ -206,6 +207,7 @@ def _distribution(b: Builder, code: TfResource) -> None:
             code.address, tags.get("Name") or text(values.get("comment")) or code.address, b.account, tags
         ),
     )
+    b.computed(code.address, values.get("logging_config"), "logging_config", ("cloudfront.logging",))
     logging = first_block(values, "logging_config")
     if logging:
         target = b.bucket_of(logging.get("bucket"))
@@ -263,6 +265,9 @@ def _database(b: Builder, code: TfResource) -> None:
         flag(values.get("publicly_accessible"), False),
         strings(values.get("enabled_cloudwatch_logs_exports")),
         cluster_id,
+    )
+    b.computed(
+        code.address, values.get("enabled_cloudwatch_logs_exports"), "enabled_cloudwatch_logs_exports", ("rds.",)
     )
     group = b.target(values.get("db_subnet_group_name"), "aws_db_subnet_group")
     if group:
