@@ -246,6 +246,8 @@ Resources:
     rows = {(r["address"], r["check_id"]): r for r in report.rows}
     for check in ("elb.access_logs", "alb.connection_logs"):
         row = rows[("Balancer", check)]
-        assert row["status"] == "manual" and "LoadBalancerAttributes is known only after deploy (!If)" in row["evidence"]
+        assert (
+            row["status"] == "manual" and "LoadBalancerAttributes is known only after deploy (!If)" in row["evidence"]
+        )
     assert rows[("Logs", "s3.data_events.write")]["status"] == "fail"  # no selector covers it: decided
     assert ("Trail", "cloudtrail.kms") in rows  # a trail whose Properties is a condition is still a trail

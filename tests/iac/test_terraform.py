@@ -272,3 +272,77 @@ def test_local_child_modules_read_like_the_plan_reads_them(policy):
     assert (vpc["name"], vpc["status"], vpc["region"]) == ("prod-ext-shop", "fail", "us-east-2")
     assert vpc["file"].endswith("terraform_modules/modules/net/main.tf")
     assert "module.net.aws_flow_log.this records REJECT only" in vpc["evidence"]
+
+
+def test_real_world_hcl_constructs_do_not_crash_and_dynamic_blocks_are_read(policy, tmp_path):
+    (tmp_path / "main.tf").write_text(
+        """
+variable "logs" {
+  type = bool
+}
+
+variable "exports" {
+  type = list(string)
+}
+
+locals {
+  names  = [for n in ["a", ""] : upper(n) if n != ""]
+  create = try(var.create, true)
+}
+
+resource "aws_lb" "edge" {
+  count    = local.create ? 1 : 0
+  name     = "prod-ext-edge-${count.index}"
+  internal = false
+  subnets  = aws_subnet.public[*].id
+
+  dynamic "access_logs" {
+    for_each = var.logs ? [1] : []
+    content {
+      bucket  = "prod-int-logs"
+      enabled = true
+    }
+  }
+
+  dynamic "connection_logs" {
+    for_each = ["prod-int-logs"]
+    iterator = target
+    content {
+      bucket  = target.value
+      enabled = true
+    }
+  }
+}
+
+resource "aws_flow_log" "heredoc" {
+  vpc_id       = aws_vpc.x.id
+  traffic_type = "ALL"
+  log_format   = <<-EOT
+    $${version} $${srcaddr} $${tcp-flags}
+  EOT
+}
+
+resource "aws_db_instance" "db" {
+  identifier                      = "prod-int-db"
+  engine                          = "postgres"
+  enabled_cloudwatch_logs_exports = var.exports
+  tags                            = merge({ Team = "data" }, { for k in local.names : k => "x" })
+}
+
+output "greeting" {
+  value = "%{if local.create}yes%{else}no%{endif}"
+}
+"""
+    )
+    report = check_paths([tmp_path], policy)
+    assert report.errors == []
+    rows = {(r["address"], r["check_id"]): r for r in report.rows}
+    # count = local.create ? 1 : 0 is not literal: one resource, as written
+    access = rows[("aws_lb.edge", "elb.access_logs")]
+    assert (
+        access["status"] == "manual"
+        and "access_logs is known only after apply (dynamic access_logs)" in access["evidence"]
+    )
+    assert rows[("aws_lb.edge", "alb.connection_logs")]["status"] == "pass"  # a literal for_each: read
+    exports = rows[("aws_db_instance.db", "rds.log_exports")]
+    assert exports["status"] == "manual" and "(var.exports)" in exports["evidence"]

@@ -183,6 +183,8 @@ def _load_balancer(b: Builder, code: TfResource) -> None:
     )
     b.add(code, res)
     access = first_block(values, "access_logs")
+    b.computed(code.address, values.get("access_logs"), "access_logs", ("elb.access_logs",))
+    b.computed(code.address, values.get("connection_logs"), "connection_logs", ("alb.connection_logs",))
     b.computed(code.address, access.get("enabled"), "access_logs.enabled", ("elb.access_logs",))
     if access:
         # an aws_lb access_logs block is off unless enabled; an aws_elb one is on unless disabled
@@ -242,6 +244,7 @@ def _stage(b: Builder, code: TfResource) -> None:
     api = _api(b, b.target(api_ref, "aws_apigatewayv2_api" if v2 else "aws_api_gateway_rest_api"), v2)
     stage = text(values.get("name" if v2 else "stage_name")) or code.address
     res = b.add(code, build.api_stage(code.address, api, stage, b.region, b.account, tags_of(values), v2))
+    b.computed(code.address, values.get("access_log_settings"), "access_log_settings", ("apigw.access_logging",))
     access = first_block(values, "access_log_settings")
     build.set_access_log(res, shown(access.get("destination_arn")), access.get("format"))
     if v2:
@@ -363,6 +366,7 @@ def _domain(b: Builder, code: TfResource) -> None:
     b.add(code, res)
     if isinstance(values.get("access_policies"), Ref):
         b.note(code.address, "access policy known only after apply: an open policy is not measured")
+    b.computed(code.address, values.get("log_publishing_options"), "log_publishing_options", ("opensearch.",))
     for option in blocks(values, "log_publishing_options"):
         build.set_log_publishing(
             res,

@@ -25,6 +25,7 @@ OPTIONS = SerializationOptions(
     with_comments=False, strip_string_quotes=True, explicit_blocks=False, preserve_heredocs=False
 )
 REFERENCE = re.compile(r"\b((?:data\.)?[a-z][a-z0-9_]*\.[A-Za-z_][\w-]*)(\[[^\]]*\])?(\.[A-Za-z_][\w]*)?")
+META_ARGUMENTS = ("count", "for_each", "lifecycle", "depends_on", "provider", "dynamic")
 MODULE_META = {"source", "version", "providers", "depends_on", "count", "for_each"}
 MAX_MODULE_DEPTH = 8
 ROOTS_NOT_RESOURCES = {"var", "local", "count", "each", "path", "terraform", "self", "module"}
@@ -156,10 +157,32 @@ class Evaluator:
         for kind, name, body, file, line in self.module.resources:
             for address, scope in self._instances(kind, name, body):
                 self.scope = scope
-                values = {k: self.value(v) for k, v in body.items() if k not in ("count", "for_each", "lifecycle")}
+                values = {k: self.value(v) for k, v in body.items() if k not in META_ARGUMENTS}
+                values.update(self._dynamic_blocks(body.get("dynamic")))
                 values["tags_all"] = self._tags_all(values.get("tags"))
                 found.append(TfResource(address, kind, values, file, line))
         self.scope = {}
+        return found
+
+    def _dynamic_blocks(self, dynamic: Any) -> dict[str, Any]:
+        """`dynamic "x" { for_each, content }`: the blocks a known for_each makes, else a Ref (a plan knows them)."""
+        found: dict[str, Any] = {}
+        for entry in dynamic if isinstance(dynamic, list) else []:
+            for label, spec in entry.items() if isinstance(entry, dict) else []:
+                each = self.value(spec.get("for_each")) if isinstance(spec, dict) else None
+                content = (spec.get("content") or [{}])[0] if isinstance(spec, dict) else {}
+                if isinstance(each, dict | list) and isinstance(content, dict):
+                    name = spec.get("iterator", label)
+                    items = each.items() if isinstance(each, dict) else enumerate(each)
+                    outer = dict(self.scope)
+                    blocks = []
+                    for key, item in items:
+                        self.scope = {**outer, f"{name}.key": key, f"{name}.value": item}
+                        blocks.append({k: self.value(v) for k, v in content.items()})
+                    self.scope = outer
+                    found[label] = blocks
+                else:
+                    found[label] = Ref((f"dynamic {label}",), ())
         return found
 
     def _instance_addresses(self, kind: str, name: str, body: dict[str, Any]) -> list[str]:
