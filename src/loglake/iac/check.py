@@ -23,6 +23,7 @@ from loglake.policy.fixes.plan import RemediationOptions, build_plan
 from loglake.policy.fixes.terraform import terraform_by_finding
 
 DEFAULT_REGION = "us-east-1"
+SHAPE_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError)
 TEMPLATE_SUFFIXES = (".json", ".yaml", ".yml", ".template")
 SKIP_DIRS = {".terraform", ".git", "node_modules", ".venv", "__pycache__", ".aws-sam", "cdk.out"}
 # checks the live audit runs that code cannot decide: skipped, and said so (never a pass)
@@ -85,6 +86,9 @@ def check_paths(
             stack = read_source(kind, path, region, account or PLACEHOLDER_ACCOUNT, called)
         except IacFileError as error:
             report.errors.append(error)
+            continue
+        except SHAPE_ERRORS as error:  # a file that parses but has a shape no reader expected: the others go on
+            report.errors.append(IacFileError(path, None, f"cannot be read ({type(error).__name__}: {error})"))
             continue
         if stack is None:
             continue

@@ -113,22 +113,25 @@ class Builder(StackBuilder):
                 return found
         return tags_of(code.values).get("Name") or code.address
 
-    # -- primaries ---------------------------------------------------------------------------------------------------
-
     def build(self) -> Inventory:
+        """The resources the checks read first, then what other resources add to them (links)."""
         for kind, handler in PRIMARIES.items():
             for code in [c for c in self.code.values() if c.type in kind]:
                 handler(self, code)
         for kind, handler in LINKS.items():
             for code in [c for c in self.code.values() if c.type in kind]:
                 handler(self, code)
+        _open_to_world(self)
         return self.inventory
+
+
+# -- primaries: the resources the checks read ----------------------------------------------------------------------
 
 
 def _bucket(b: Builder, code: TfResource) -> None:
     name = text(code.values.get("bucket"))
     if name is None:
-        name = f"${{{code.address}.id}}"
+        name = tf_id(code.address)
         b.note(code.address, "bucket name known only after apply: naming rules not applied")
     res = b.add(code, build.bucket(name, b.region, b.account, tags_of(code.values)))
     b.buckets_by_name[name] = res
@@ -534,7 +537,5 @@ LINKS: dict[tuple[str, ...], Callable[[Builder, TfResource], None]] = {
 
 
 def build_stack(stack: Stack, resources: list[TfResource]) -> Stack:
-    builder = Builder(stack, sorted(resources, key=lambda r: r.address))  # a plan's order, whatever the source
-    builder.build()
-    _open_to_world(builder)
+    Builder(stack, sorted(resources, key=lambda r: r.address)).build()  # a plan's order, whatever the source
     return stack
