@@ -182,4 +182,5 @@ def ocsf(rows: list[dict[str, Any]], inventory: Inventory) -> list[dict[str, Any
 
 
 def _fingerprint(row: dict[str, Any]) -> str:
-    return hashlib.sha256(f"{row['resource_arn']}|{row['check_id']}".encode()).hexdigest()[:32]
+    where = f"|{row['file']}" if row.get("file") else ""  # code: the same address may be in two stacks
+    return hashlib.sha256(f"{row['resource_arn']}|{row['check_id']}{where}".encode()).hexdigest()[:32]
