@@ -346,3 +346,67 @@ output "greeting" {
     assert rows[("aws_lb.edge", "alb.connection_logs")]["status"] == "pass"  # a literal for_each: read
     exports = rows[("aws_db_instance.db", "rds.log_exports")]
     assert exports["status"] == "manual" and "(var.exports)" in exports["evidence"]
+
+
+def test_an_instance_open_to_the_world_makes_its_vpc_internet_facing(policy, tmp_path):
+    (tmp_path / "main.tf").write_text(
+        """
+resource "aws_vpc" "ops" {
+  cidr_block = "10.7.0.0/16"
+  tags       = { Name = "prod-int-ops" }
+}
+
+resource "aws_subnet" "ops" {
+  vpc_id                  = aws_vpc.ops.id
+  cidr_block              = "10.7.1.0/24"
+  map_public_ip_on_launch = true
+}
+
+resource "aws_security_group" "ssh" {
+  vpc_id = aws_vpc.ops.id
+}
+
+resource "aws_vpc_security_group_ingress_rule" "ssh" {
+  security_group_id = aws_security_group.ssh.id
+  cidr_ipv4         = "0.0.0.0/0"
+  ip_protocol       = "tcp"
+  from_port         = 22
+  to_port           = 22
+}
+
+resource "aws_instance" "bastion" {
+  ami                    = "ami-0abcdef1234567890"
+  instance_type          = "t3.micro"
+  subnet_id              = aws_subnet.ops.id
+  vpc_security_group_ids = [aws_security_group.ssh.id]
+  tags                   = { Name = "prod-int-bastion" }
+}
+
+resource "aws_vpc" "quiet" {
+  cidr_block = "10.8.0.0/16"
+  tags       = { Name = "prod-int-quiet" }
+}
+
+resource "aws_instance" "worker" {
+  ami           = "ami-0abcdef1234567890"
+  instance_type = "t3.micro"
+  subnet_id     = aws_subnet.quiet.id
+}
+
+resource "aws_subnet" "quiet" {
+  vpc_id     = aws_vpc.quiet.id
+  cidr_block = "10.8.1.0/24"
+}
+"""
+    )
+    rows = {(r["address"], r["check_id"]): r for r in check_paths([tmp_path], policy).rows}
+    bastion = rows[("aws_instance.bastion", "classification.conflict")]["evidence"]
+    assert "public IP (assigned at launch) and security group aws_security_group.ssh open to 0.0.0.0/0" in bastion
+    ops = rows[("aws_vpc.ops", "vpc.flow_logs.all")]
+    assert (ops["reachability"], ops["level"], ops["status"]) == ("internet", "full", "fail")
+    assert (
+        "prod-int-bastion inside it is measured internet"
+        in rows[("aws_vpc.ops", "classification.conflict")]["evidence"]
+    )
+    quiet = rows[("aws_vpc.quiet", "vpc.flow_logs.reject")]  # its instance has no public IP: named internal stays
+    assert (quiet["reachability"], quiet["level"]) == ("internal", "standard")
