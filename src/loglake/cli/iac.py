@@ -77,8 +77,7 @@ def check_command(
     if fmt == "sarif":
         _print(dumps(_sarif(formats.sarif(rows), result)))
     elif fmt == "json":
-        result.rows = rows
-        _print(dumps(to_json(result)))
+        _print(dumps(to_json(result, rows)))
     else:
         _print_table(rows, result)
     if fail_on != "none" and gate(rows, fail_on):

@@ -211,9 +211,10 @@ def _shown_path(file: str) -> str:
         return path.as_posix()
 
 
-def to_json(report: Report) -> dict[str, Any]:
+def to_json(report: Report, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The findings shown (all, or the failing ones) with what the run could not read or decide."""
     return {
-        "findings": [{k: r[k] for k in COLUMNS} for r in report.rows],
+        "findings": [{k: r[k] for k in COLUMNS} for r in rows],
         "errors": [{"file": _shown_path(e.path), "line": e.line, "error": e.reason} for e in report.errors],
         "skipped_checks": [{"check_id": k, "reason": v} for k, v in report.skipped.items()],
         "not_read": NOT_READ,
