@@ -404,13 +404,35 @@ def test_assets_when_absent_and_present(client, lake_copy):
 # -- the page, docs, errors ------------------------------------------------------------------------------------------
 
 
-def test_page_docs_and_openapi(client):
+def test_page_and_openapi_without_cdn_docs(client):
     assert client.get("/").status_code == 200
     schema = client.get("/openapi.json").json()
     assert {"/api/query", "/api/alerts/{alert_id}/status", "/api/dashboards/{dashboard_id}"} <= set(schema["paths"])
-    assert client.get("/docs").status_code == 200
+    # FastAPI's docs pages load scripts from a CDN (blank offline, against the page's policy): not served
+    assert client.get("/docs").status_code == 404
+    assert client.get("/redoc").status_code == 404
     missing = client.get("/no/such/page")
     assert missing.status_code == 404 and "error" in missing.json()
+
+
+def test_every_answer_carries_the_content_security_policy(client, api_app):
+    answers = {
+        "page": client.get("/"),
+        "script": client.get("/static/app.js"),
+        "api": client.get("/api/dashboards"),
+        "error": client.get("/api/dashboards/no-such-board"),
+        "refusal": client_for(api_app, OUTSIDER).get("/api/health"),
+    }
+    for name, answer in answers.items():
+        policy = answer.headers["content-security-policy"]
+        directives = dict(part.partition(" ")[::2] for part in policy.split("; "))
+        assert directives["default-src"] == "'none'", name
+        assert directives["script-src"] == "'self'", name  # no inline script, no eval
+        assert directives["style-src"] == "'self'", name
+        assert directives["connect-src"] == "'self'", name
+        assert directives["frame-ancestors"] == "'none'", name
+        assert directives["base-uri"] == directives["form-action"] == "'self'", name
+    assert answers["refusal"].status_code == 401
 
 
 def test_unexpected_errors_are_json_without_traceback(api_app, monkeypatch):
