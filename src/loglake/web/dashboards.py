@@ -8,6 +8,7 @@ naming the file and the key, so a typo does not hide the dashboard without a wor
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -64,13 +65,28 @@ def load_dashboards(lake: Path) -> dict[str, Dashboard]:
     """Built-in dashboards, then the lake's own (which win on the same id), in file name order."""
     found: dict[str, Dashboard] = {}
     for path in sorted(BUILT_IN.glob("*.yaml")):
-        board = load_file(path, path.name)
+        board = _load_unless_unchanged(path, path.name)
         found[board.id] = board
     user = lake / "dashboards"
     for path in sorted([*user.glob("*.yaml"), *user.glob("*.yml")]) if user.is_dir() else []:
-        board = load_file(path, f"{lake.name}/dashboards/{path.name}")
+        board = _load_unless_unchanged(path, f"{lake.name}/dashboards/{path.name}")
         found[board.id] = board
     return found
+
+
+def _load_unless_unchanged(path: Path, label: str) -> Dashboard:
+    """The file's dashboard, parsed again only when the file changed: every dashboard request lists them all,
+    and checking each panel's SQL costs more CPU than a day's panel query on a small table."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return load_file(path, label)
+    return _load_version(path, label, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=256)
+def _load_version(path: Path, label: str, mtime_ns: int, size: int) -> Dashboard:
+    return load_file(path, label)
 
 
 def load_file(path: Path, label: str) -> Dashboard:
