@@ -1,12 +1,14 @@
 """The page in a real browser: headless Debian Chromium (Playwright) against `loglake serve` over a real lake.
 
-Each view loads with the lake's data, charts draw marks (SVG paths: the page uses ECharts' SVG renderer), a
-query typed into Explore returns rows, an alert's status change survives a reload, and a hunt for the demo
-attacker's IP finds rows in several tables. The page must make no request off 127.0.0.1 and raise no error.
+Each view loads with the lake's data (the assets from a real `loglake inventory` against moto_server), charts
+draw marks (SVG paths: the page uses ECharts' SVG renderer), a query typed into Explore returns rows, an alert's
+status change survives a reload, and a hunt for the demo attacker's IP finds rows in several tables. The page
+must make no request off 127.0.0.1, raise no error, and do nothing its Content-Security-Policy blocks.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -403,3 +405,28 @@ def test_assets_view_shows_the_inventory_or_how_to_get_it(page: Page):
         assert page.get_by_role("table", name="Assets").locator("tbody tr").count() > 0
     else:
         expect(page.locator("#assets-missing")).to_contain_text("loglake inventory --lake")
+
+
+def test_assets_view_lists_the_inventory(page: Page, browser_lake: Path, moto_server: str, tmp_path: Path):
+    # a real inventory: `loglake inventory --lake` against moto_server writes the assets table the view reads
+    from tests.posture.conftest import bucket, new_account
+
+    account = new_account(moto_server)
+    name = bucket(account, account.name("web-assets"), tags={"Classification": "confidential"})
+    out = tmp_path / "inventory.json"
+    command = [sys.executable, "-m", "loglake", "inventory", "--endpoint-url", moto_server, "--services", "s3"]
+    environment = {k: v for k, v in os.environ.items() if k != "AWS_PROFILE"} | account.env()
+    done = subprocess.run(
+        [*command, "--out", str(out), "--lake", str(browser_lake)],
+        check=False,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    open_view(page, "assets")
+    table = page.get_by_role("table", name="Assets")
+    row = table.locator("tbody tr", has_text=name)
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("confidential")
