@@ -172,8 +172,9 @@ def run_dashboard(
     Panels run side by side, each on its own cursor: most scan a day's slice of one table, too little for
     DuckDB to spread one query over all cores, so running them one after another would leave cores idle.
     """
+    cursors = [cur.cursor() for _ in board.panels]  # made here: a connection is not shared between threads
     with ThreadPoolExecutor(max_workers=PANEL_WORKERS, thread_name_prefix="panel") as pool:
-        panels = pool.map(lambda panel: run_panel(cur.cursor(), panel, tables, window, timeout), board.panels)
+        panels = pool.map(lambda panel, own: run_panel(own, panel, tables, window, timeout), board.panels, cursors)
         return answer(board, list(panels))
 
 
