@@ -27,20 +27,13 @@ def open_connection(
 ) -> duckdb.DuckDBPyConnection:
     """The lake's tables as views, every format's table present, and the `lake` schema.
 
-    `tables` (Iceberg tables loaded by the caller) become views over their snapshot's data files: a detect
-    run binds each table dozens of times, and binding `iceberg_scan` re-reads every manifest each time
-    (seconds per rule on a table with many commits), while the Parquet footers of a file list are read once
-    and cached. Log tables are append-only, so the file list is the snapshot.
+    `tables` (Iceberg tables loaded by the caller) become views over their snapshot's data files
+    (engine.register_files): a detect run binds each table dozens of times.
     """
     con = engine.connect(lake, threads=threads)
     con.execute("SET parquet_metadata_cache = true")
     for name, table in (tables or {}).items():
-        files = [task.file.file_path.removeprefix("file://") for task in table.scan().plan_files()]
-        if files:
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            con.execute(
-                f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)'
-            )
+        engine.register_files(con, name, table)
     _complete(con)
     return con
 
