@@ -78,10 +78,16 @@ def identifiers(res: dict[str, Any]) -> list[str]:
         found += [config.get("vpc_id"), *(s.get("id") for s in config.get("subnets") or [])]
     elif res["type"] in (t.ELBV2, t.CLB):
         found.append(config.get("dns_name"))
+        if ":loadbalancer/" in res["arn"]:  # access logs name an ALB/NLB as `app/<name>/<id>`, `net/...`
+            found.append(res["arn"].split(":loadbalancer/", 1)[1])
     elif res["type"] == t.CLOUDFRONT:
         found += [config.get("id"), config.get("domain_name"), *(config.get("aliases") or [])]
     elif res["type"] in (t.APIGW_STAGE, t.APIGWV2_STAGE):
         found.append(config.get("api_id"))
+        if config.get("api_id") and config.get("stage"):  # access logs carry apiId and stage
+            found.append(f"{config['api_id']}/{config['stage']}")
+    elif res["type"] == t.ACCOUNT:
+        found.append(res.get("account"))
     return sorted({value for value in found if value})
 
 

@@ -1,0 +1,108 @@
+"""Enriched views `<table>_ctx`: each log row with the asset its identifiers name at the row's event time.
+
+A table's identifiers are tried in order (the first that names an asset wins) and `asset_match` says which
+one matched; for flow logs the destination comes first, so traffic *to* an asset is attributed to it, and
+`asset_direction` says whether the asset received (`inbound`) or sent (`outbound`) the flow.
+
+Each identifier is one LEFT JOIN on the index: equality on the value plus the validity interval. Index
+intervals of a value never overlap (see context/index.py), so a row gets at most one match and the join is a
+hash join on the value with the interval checked on its few candidates: no range join, and the same SQL runs
+on Trino and Spark (`translated`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import sqlglot
+
+from loglake.context.index import ASSET_COLUMNS, INDEX_VIEW, index_sql
+from loglake.policy.assets import ASSETS
+from loglake.policy.assets import SCHEMA as ASSETS_SCHEMA
+
+SUFFIX = "_ctx"
+
+
+@dataclass(frozen=True)
+class Match:
+    """One identifier a log row carries: SQL over the row (alias `l`) and the index kind it is looked up as."""
+
+    label: str
+    expression: str
+    kind: str
+
+
+MATCHES: dict[str, tuple[Match, ...]] = {
+    "vpc_flow_logs": (
+        Match("dstaddr", "l.dstaddr", "ip"),
+        Match("srcaddr", "l.srcaddr", "ip"),
+        Match("interface_id", "l.interface_id", "eni"),
+    ),
+    "alb_access_logs": (Match("elb", "l.elb", "lb"),),
+    "nlb_tls_logs": (Match("elb", "l.elb", "lb"),),
+    "elb_logs": (Match("elb_name", "l.elb_name", "lb"),),
+    "s3_access_logs": (Match("bucket_name", "l.bucket_name", "bucket"),),
+    "cloudtrail_logs": (
+        Match("bucket", "json_extract_string(l.requestparameters, '$.bucketName')", "bucket"),
+        Match("resource", "l.resources[1].arn", "arn"),
+        Match("recipientaccountid", "l.recipientaccountid", "account"),
+    ),
+    "cloudfront_logs": (Match("host", "l.host", "distribution"), Match("host_header", "l.host_header", "distribution")),
+    "apigateway_logs": (Match("stage", "l.api_id || '/' || l.stage", "api"), Match("api_id", "l.api_id", "api")),
+    "r53_rlogs": (Match("srcaddr", "l.srcaddr", "ip"), Match("vpc_id", "l.vpc_id", "vpc")),
+}
+# Flow logs: which way the flow went, seen from the asset.
+EXTRA = {
+    "vpc_flow_logs": "CASE asset_match WHEN 'dstaddr' THEN 'inbound' WHEN 'srcaddr' THEN 'outbound' END "
+    "AS asset_direction"
+}
+
+
+def view_name(table: str) -> str:
+    return table + SUFFIX
+
+
+def enriched_sql(table: str, source: str | None = None, index: str = INDEX_VIEW) -> str:
+    """The SELECT behind `<table>_ctx`: `source` (default: the table) with the asset columns added."""
+    matches = MATCHES[table]
+    joins = "\n".join(
+        f"LEFT JOIN {index} AS m{i} ON m{i}.id_kind = '{m.kind}' AND m{i}.id_value = {m.expression}"
+        f" AND l.lake_time >= m{i}.valid_from AND l.lake_time < m{i}.valid_to"
+        for i, m in enumerate(matches)
+    )
+    picked = [
+        f"COALESCE({', '.join(f'm{i}.{column}' for i in range(len(matches)))}) AS {column}" for column in ASSET_COLUMNS
+    ]
+    which = " ".join(f"WHEN m{i}.asset_arn IS NOT NULL THEN '{m.label}'" for i, m in enumerate(matches))
+    select = f"SELECT l.*, {', '.join(picked)}, CASE {which} END AS asset_match\nFROM {source or table} AS l\n{joins}"
+    if table in EXTRA:
+        return f"SELECT *, {EXTRA[table]} FROM ({select}) AS e"
+    return select
+
+
+def create_views(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
+    """The index view and a `_ctx` view for each of `tables` that has identifiers; returns table -> view.
+
+    A lake without an assets table gets an empty one (a DuckDB table: other cursors of the connection, as
+    the web's, do not see registered Arrow data), so the views and rules using them run everywhere.
+    """
+    if ASSETS not in tables:
+        con.register("__assets_shape", ASSETS_SCHEMA.empty_table())
+        con.execute(f'CREATE OR REPLACE TABLE "__empty_{ASSETS}" AS SELECT * FROM "__assets_shape"')
+        con.unregister("__assets_shape")
+        con.execute(f'CREATE OR REPLACE VIEW "{ASSETS}" AS SELECT * FROM "__empty_{ASSETS}"')
+    con.execute(f"CREATE OR REPLACE VIEW {INDEX_VIEW} AS {index_sql()}")
+    made = {}
+    for table in sorted(set(MATCHES) & tables):
+        con.execute(f'CREATE OR REPLACE VIEW "{view_name(table)}" AS {enriched_sql(table)}')
+        made[table] = view_name(table)
+    return made
+
+
+def translated(dialect: str) -> list[str]:
+    """`CREATE VIEW` statements for the index and every enriched view, in `dialect` (trino, athena or spark)."""
+    write = "trino" if dialect == "athena" else dialect
+    statements = [f"CREATE OR REPLACE VIEW {INDEX_VIEW} AS {index_sql()}"]
+    statements += [f"CREATE OR REPLACE VIEW {view_name(t)} AS {enriched_sql(t)}" for t in sorted(MATCHES)]
+    return [sqlglot.transpile(s, read="duckdb", write=write)[0] for s in statements]

@@ -1,0 +1,86 @@
+"""Enriched views: log rows carry the asset their identifiers named at the event's time."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlglot
+
+from loglake.context import views
+from loglake.ingest.pipeline import IngestOptions, ingest
+from loglake.query import engine
+from tests.context.estate import bucket, instance, snapshot, write_flow_lines
+
+FIRST = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
+SECOND = dt.datetime(2026, 3, 2, 14, 0, tzinfo=dt.UTC)
+MOVED_IP = "10.0.1.23"
+INTERNET = "198.51.100.7"
+
+
+def test_an_ip_that_moves_is_attributed_to_its_holder_at_the_time(tmp_path, lake):
+    payments = {"Name": "prod-int-payments", "Classification": "restricted"}
+    sandbox = {"Name": "dev-int-sandbox", "Classification": "public"}
+    snapshot(lake, FIRST, [instance("i-0aaa", MOVED_IP, "eni-0aaa", payments), bucket("logs-b", {})])
+    # between the runs the payments instance got a new address and the sandbox took the old one
+    snapshot(
+        lake,
+        SECOND,
+        [instance("i-0aaa", "10.0.1.50", "eni-0aaa", payments), instance("i-0bbb", MOVED_IP, "eni-0bbb", sandbox)],
+    )
+    raw = tmp_path / "raw"
+    write_flow_lines(
+        raw,
+        "a",
+        [
+            (FIRST - dt.timedelta(hours=2), "eni-0aaa", INTERNET, MOVED_IP, "ACCEPT"),  # before any inventory
+            (FIRST + dt.timedelta(hours=1), "eni-0aaa", INTERNET, MOVED_IP, "ACCEPT"),
+            (SECOND + dt.timedelta(hours=1), "eni-0bbb", INTERNET, MOVED_IP, "REJECT"),
+            (SECOND + dt.timedelta(hours=2), "eni-0aaa", "10.0.1.50", INTERNET, "ACCEPT"),
+            (SECOND + dt.timedelta(hours=3), "eni-0ccc", INTERNET, "10.0.9.9", "ACCEPT"),  # nothing known
+        ],
+    )
+    ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=1))
+
+    con = engine.connect(lake)
+    rows = con.execute(
+        "SELECT action, asset_name, sensitivity, asset_match, asset_direction, asset_arn "
+        "FROM vpc_flow_logs_ctx ORDER BY lake_time"
+    ).fetchall()
+    assert [r[:5] for r in rows] == [
+        ("ACCEPT", "prod-int-payments", "restricted", "dstaddr", "inbound"),
+        ("ACCEPT", "prod-int-payments", "restricted", "dstaddr", "inbound"),
+        ("REJECT", "dev-int-sandbox", "public", "dstaddr", "inbound"),
+        ("ACCEPT", "prod-int-payments", "restricted", "srcaddr", "outbound"),
+        ("ACCEPT", None, None, None, None),
+    ]
+    assert rows[2][5].endswith("instance/i-0bbb")
+    # the enriched view is the table's rows, one for one
+    assert con.execute("SELECT count(*) FROM vpc_flow_logs_ctx").fetchone() == (5,)
+
+
+def test_an_eni_alone_names_its_instance(tmp_path, lake):
+    snapshot(lake, FIRST, [instance("i-0aaa", MOVED_IP, "eni-0aaa", {"Name": "prod-int-payments"})])
+    raw = tmp_path / "raw"
+    write_flow_lines(raw, "b", [(FIRST, "eni-0aaa", INTERNET, "10.0.1.99", "ACCEPT")])  # a secondary address
+    ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=1))
+    row = engine.connect(lake).execute("SELECT asset_name, asset_match FROM vpc_flow_logs_ctx").fetchone()
+    assert row == ("prod-int-payments", "interface_id")
+
+
+def test_a_lake_without_assets_still_has_the_views(tmp_path, lake):
+    raw = tmp_path / "raw"
+    write_flow_lines(raw, "c", [(FIRST, "eni-0aaa", INTERNET, MOVED_IP, "ACCEPT")])
+    ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=1))
+    assert engine.connect(lake).execute("SELECT asset_name FROM vpc_flow_logs_ctx").fetchall() == [(None,)]
+
+
+def test_the_views_translate_for_trino_and_spark():
+    for dialect in ("trino", "athena", "spark"):
+        statements = views.translated(dialect)
+        assert len(statements) == len(views.MATCHES) + 1
+        for sql in statements:
+            parsed = sqlglot.parse_one(sql, read="trino" if dialect == "athena" else dialect)
+            assert isinstance(parsed, sqlglot.exp.Create)
+            read = {table.name for table in parsed.expression.find_all(sqlglot.exp.Table)}
+            assert read & {"assets", "asset_index"}, sql  # the index reads the assets, the views the index
+        assert "ASOF" not in " ".join(statements).upper()
