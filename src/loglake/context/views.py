@@ -84,20 +84,30 @@ def enriched_sql(table: str, source: str | None = None, index: str = INDEX_VIEW)
 def create_views(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
     """The index view and a `_ctx` view for each of `tables` that has identifiers; returns table -> view.
 
-    A lake without an assets table gets an empty one (a DuckDB table: other cursors of the connection, as
-    the web's, do not see registered Arrow data), so the views and rules using them run everywhere.
+    Without an assets table (or with one of another shape) the index is empty, so the views and the rules
+    using them run everywhere, with NULL asset columns.
     """
-    if ASSETS not in tables:
-        con.register("__assets_shape", ASSETS_SCHEMA.empty_table())
-        con.execute(f'CREATE OR REPLACE TABLE "__empty_{ASSETS}" AS SELECT * FROM "__assets_shape"')
-        con.unregister("__assets_shape")
-        con.execute(f'CREATE OR REPLACE VIEW "{ASSETS}" AS SELECT * FROM "__empty_{ASSETS}"')
-    con.execute(f"CREATE OR REPLACE VIEW {INDEX_VIEW} AS {index_sql()}")
+    source = ASSETS if ASSETS in tables and _has_asset_columns(con) else _no_assets(con)
+    con.execute(f"CREATE OR REPLACE VIEW {INDEX_VIEW} AS {index_sql(source)}")
     made = {}
     for table in sorted(set(MATCHES) & tables):
         con.execute(f'CREATE OR REPLACE VIEW "{view_name(table)}" AS {enriched_sql(table)}')
         made[table] = view_name(table)
     return made
+
+
+def _has_asset_columns(con: duckdb.DuckDBPyConnection) -> bool:
+    present = {row[0] for row in con.execute(f'DESCRIBE "{ASSETS}"').fetchall()}
+    return set(ASSETS_SCHEMA.names) <= present
+
+
+def _no_assets(con: duckdb.DuckDBPyConnection) -> str:
+    """An empty assets table, as a DuckDB table: other cursors (the web's) do not see registered Arrow data."""
+    name = "__no_assets"
+    con.register("__assets_shape", ASSETS_SCHEMA.empty_table())
+    con.execute(f'CREATE OR REPLACE TABLE "{name}" AS SELECT * FROM "__assets_shape"')
+    con.unregister("__assets_shape")
+    return name
 
 
 def translated(dialect: str) -> list[str]:
