@@ -11,6 +11,7 @@ import typer
 from loglake.cli.app import app, console
 from loglake.cli.ingest import print_summary, run_with_progress
 from loglake.cli.output import print_table
+from loglake.demo.assets import write_demo_assets
 from loglake.detect.outputs.base import SEVERITY_RANK
 from loglake.ingest.pipeline import IngestOptions
 from loglake.query import engine
@@ -93,6 +94,7 @@ def demo_command(
         rows,
         title=f"the attack: key {facts['leaked_access_key_id']} used from {facts['attacker_ip']}",
     )
+    write_demo_assets(lake, seed, manifest.start)  # the estate's posture: alerts name and rank the assets they hit
     _detect(out, lake, manifest)
     console.print(
         f'\nexplore: loglake query --lake {lake} "SELECT eventname, count(*) FROM cloudtrail_logs '
