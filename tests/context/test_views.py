@@ -28,15 +28,17 @@ def test_an_ip_that_moves_is_attributed_to_its_holder_at_the_time(tmp_path, lake
         [instance("i-0aaa", "10.0.1.50", "eni-0aaa", payments), instance("i-0bbb", MOVED_IP, "eni-0bbb", sandbox)],
     )
     raw = tmp_path / "raw"
+    client = "eni-0c11e47"  # a client's interface loglake has no inventory for: only the address names the asset
     write_flow_lines(
         raw,
         "a",
         [
-            (FIRST - dt.timedelta(hours=2), "eni-0aaa", INTERNET, MOVED_IP, "ACCEPT"),  # before any inventory
-            (FIRST + dt.timedelta(hours=1), "eni-0aaa", INTERNET, MOVED_IP, "ACCEPT"),
-            (SECOND + dt.timedelta(hours=1), "eni-0bbb", INTERNET, MOVED_IP, "REJECT"),
+            (FIRST - dt.timedelta(hours=2), client, "10.0.7.7", MOVED_IP, "ACCEPT"),  # before any inventory
+            (FIRST + dt.timedelta(hours=1), client, "10.0.7.7", MOVED_IP, "ACCEPT"),
+            (SECOND + dt.timedelta(hours=1), client, "10.0.7.7", MOVED_IP, "REJECT"),
             (SECOND + dt.timedelta(hours=2), "eni-0aaa", "10.0.1.50", INTERNET, "ACCEPT"),
-            (SECOND + dt.timedelta(hours=3), "eni-0ccc", INTERNET, "10.0.9.9", "ACCEPT"),  # nothing known
+            (SECOND + dt.timedelta(hours=3), "eni-0bbb", INTERNET, MOVED_IP, "ACCEPT"),
+            (SECOND + dt.timedelta(hours=4), client, INTERNET, "10.0.9.9", "ACCEPT"),  # nothing known
         ],
     )
     ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=1))
@@ -49,13 +51,14 @@ def test_an_ip_that_moves_is_attributed_to_its_holder_at_the_time(tmp_path, lake
     assert [r[:5] for r in rows] == [
         ("ACCEPT", "prod-int-payments", "restricted", "dstaddr", "inbound"),
         ("ACCEPT", "prod-int-payments", "restricted", "dstaddr", "inbound"),
-        ("REJECT", "dev-int-sandbox", "public", "dstaddr", "inbound"),
-        ("ACCEPT", "prod-int-payments", "restricted", "srcaddr", "outbound"),
+        ("REJECT", "dev-int-sandbox", "public", "dstaddr", "inbound"),  # the address moved to the sandbox
+        ("ACCEPT", "prod-int-payments", "restricted", "interface_id", "outbound"),
+        ("ACCEPT", "dev-int-sandbox", "public", "interface_id", "inbound"),
         ("ACCEPT", None, None, None, None),
     ]
     assert rows[2][5].endswith("instance/i-0bbb")
     # the enriched view is the table's rows, one for one
-    assert con.execute("SELECT count(*) FROM vpc_flow_logs_ctx").fetchone() == (5,)
+    assert con.execute("SELECT count(*) FROM vpc_flow_logs_ctx").fetchone() == (6,)
 
 
 def test_an_eni_alone_names_its_instance(tmp_path, lake):

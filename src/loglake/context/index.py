@@ -1,7 +1,7 @@
 """The asset identifier index: one row per (identifier kind, value, validity interval) with the asset it names.
 
-It is a view over the `assets` history (see policy/assets.py), so it is as fresh as the last inventory run and
-reads nothing when no query uses it. Two rules keep a join on it cheap and exact:
+It is derived from the `assets` history (see policy/assets.py) by one SELECT: a table built when a connection
+opens in DuckDB (views.build_index), a view in Athena/Spark. Two rules keep a join on it cheap and exact:
 
 - intervals of one identifier never overlap: when two assets carry the same value at once (or one snapshot
   names it twice), the later version (then the greater ARN) holds it from its `valid_from` on. A log row
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from loglake.inventory import snapshot as t
 
-INDEX_VIEW = "asset_index"
+INDEX = "asset_index"
 # What the enriched views add to each log row, from the index row it matched.
 ASSET_COLUMNS = ("asset_name", "asset_type", "asset_arn", "sensitivity", "reachability", "level")
 BEGINNING = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"

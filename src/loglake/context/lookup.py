@@ -8,7 +8,7 @@ from functools import cache
 
 import duckdb
 
-from loglake.context.index import INDEX_VIEW
+from loglake.context.index import INDEX
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ class AssetLookup:
 
     def _find(self, value: str, at: dt.datetime) -> AssetContext | None:
         row = self._con.execute(
-            f"""SELECT asset_name, asset_type, asset_arn, sensitivity, reachability, level FROM main.{INDEX_VIEW}
+            f"""SELECT asset_name, asset_type, asset_arn, sensitivity, reachability, level FROM main.{INDEX}
                 WHERE id_value = ? AND valid_from <= ? AND ? < valid_to
                 ORDER BY id_kind = 'name', asset_arn LIMIT 1""",
             [value, at, at],

@@ -1,8 +1,11 @@
 """Enriched views `<table>_ctx`: each log row with the asset its identifiers name at the row's event time.
 
 A table's identifiers are tried in order (the first that names an asset wins) and `asset_match` says which
-one matched; for flow logs the destination comes first, so traffic *to* an asset is attributed to it, and
-`asset_direction` says whether the asset received (`inbound`) or sent (`outbound`) the flow.
+one matched. A flow record belongs to the asset whose interface recorded it, else to the asset its destination
+address names; `asset_direction` says whether the asset received (`inbound`: the destination is its address)
+or sent (`outbound`) the flow; at its interface, to an address the inventory does not list (a secondary IP),
+it counts as sent unless the record has v5's `flow-direction`. Two joins, not three: a source-address match
+would only add flows recorded at an interface loglake does not know, and each join costs (bench/context.py).
 
 Each identifier is one LEFT JOIN on the index: equality on the value plus the validity interval. Index
 intervals of a value never overlap (see context/index.py), so a row gets at most one match and the join is a
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 import duckdb
 import sqlglot
 
-from loglake.context.index import ASSET_COLUMNS, INDEX_VIEW, index_sql
+from loglake.context.index import ASSET_COLUMNS, INDEX, index_sql
 from loglake.policy.assets import ASSETS
 from loglake.policy.assets import SCHEMA as ASSETS_SCHEMA
 
@@ -34,11 +37,7 @@ class Match:
 
 
 MATCHES: dict[str, tuple[Match, ...]] = {
-    "vpc_flow_logs": (
-        Match("dstaddr", "l.dstaddr", "ip"),
-        Match("srcaddr", "l.srcaddr", "ip"),
-        Match("interface_id", "l.interface_id", "eni"),
-    ),
+    "vpc_flow_logs": (Match("interface_id", "l.interface_id", "eni"), Match("dstaddr", "l.dstaddr", "ip")),
     "alb_access_logs": (Match("elb", "l.elb", "lb"),),
     "nlb_tls_logs": (Match("elb", "l.elb", "lb"),),
     "elb_logs": (Match("elb_name", "l.elb_name", "lb"),),
@@ -52,10 +51,11 @@ MATCHES: dict[str, tuple[Match, ...]] = {
     "apigateway_logs": (Match("stage", "l.api_id || '/' || l.stage", "api"), Match("api_id", "l.api_id", "api")),
     "r53_rlogs": (Match("srcaddr", "l.srcaddr", "ip"), Match("vpc_id", "l.vpc_id", "vpc")),
 }
-# Flow logs: which way the flow went, seen from the asset.
+# Flow logs: which way the flow went, seen from the asset (it received it when the destination is its address).
 EXTRA = {
-    "vpc_flow_logs": "CASE asset_match WHEN 'dstaddr' THEN 'inbound' WHEN 'srcaddr' THEN 'outbound' END "
-    "AS asset_direction"
+    "vpc_flow_logs": "CASE WHEN m1.asset_arn IS NOT NULL AND (m0.asset_arn IS NULL OR m0.asset_arn = m1.asset_arn) "
+    "THEN 'inbound' WHEN m0.asset_arn IS NOT NULL THEN "
+    "CASE WHEN l.flow_direction = 'ingress' THEN 'inbound' ELSE 'outbound' END END AS asset_direction"
 }
 
 
@@ -63,7 +63,7 @@ def view_name(table: str) -> str:
     return table + SUFFIX
 
 
-def enriched_sql(table: str, source: str | None = None, index: str = INDEX_VIEW) -> str:
+def enriched_sql(table: str, source: str | None = None, index: str = INDEX) -> str:
     """The SELECT behind `<table>_ctx`: `source` (default: the table) with the asset columns added."""
     matches = MATCHES[table]
     joins = "\n".join(
@@ -75,20 +75,14 @@ def enriched_sql(table: str, source: str | None = None, index: str = INDEX_VIEW)
         f"COALESCE({', '.join(f'm{i}.{column}' for i in range(len(matches)))}) AS {column}" for column in ASSET_COLUMNS
     ]
     which = " ".join(f"WHEN m{i}.asset_arn IS NOT NULL THEN '{m.label}'" for i, m in enumerate(matches))
-    select = f"SELECT l.*, {', '.join(picked)}, CASE {which} END AS asset_match\nFROM {source or table} AS l\n{joins}"
-    if table in EXTRA:
-        return f"SELECT *, {EXTRA[table]} FROM ({select}) AS e"
-    return select
+    extra = f", {EXTRA[table]}" if table in EXTRA else ""
+    columns = f"l.*, {', '.join(picked)}, CASE {which} END AS asset_match{extra}"
+    return f"SELECT {columns}\nFROM {source or table} AS l\n{joins}"
 
 
 def create_views(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, str]:
-    """The index view and a `_ctx` view for each of `tables` that has identifiers; returns table -> view.
-
-    Without an assets table (or with one of another shape) the index is empty, so the views and the rules
-    using them run everywhere, with NULL asset columns.
-    """
-    source = ASSETS if ASSETS in tables and _has_asset_columns(con) else _no_assets(con)
-    con.execute(f"CREATE OR REPLACE VIEW {INDEX_VIEW} AS {index_sql(source)}")
+    """The index and a `_ctx` view for each of `tables` that has identifiers; returns table -> view."""
+    build_index(con)
     made = {}
     for table in sorted(set(MATCHES) & tables):
         con.execute(f'CREATE OR REPLACE VIEW "{view_name(table)}" AS {enriched_sql(table)}')
@@ -96,9 +90,22 @@ def create_views(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, 
     return made
 
 
+def build_index(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)build the index from the connection's `assets` (call again when they change).
+
+    In DuckDB the index is a table: the views join it once per identifier, and a view would recompute it
+    (windows over the unnested assets) for each join of each query. Without an assets table (or with one of
+    another shape) it is empty, so the views and the rules using them run everywhere, with NULL asset columns.
+    """
+    source = ASSETS if _has_asset_columns(con) else _no_assets(con)
+    con.execute(f"CREATE OR REPLACE TABLE {INDEX} AS {index_sql(source)}")
+
+
 def _has_asset_columns(con: duckdb.DuckDBPyConnection) -> bool:
-    present = {row[0] for row in con.execute(f'DESCRIBE "{ASSETS}"').fetchall()}
-    return set(ASSETS_SCHEMA.names) <= present
+    found = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?", [ASSETS]
+    ).fetchall()
+    return set(ASSETS_SCHEMA.names) <= {row[0] for row in found}
 
 
 def _no_assets(con: duckdb.DuckDBPyConnection) -> str:
@@ -113,6 +120,6 @@ def _no_assets(con: duckdb.DuckDBPyConnection) -> str:
 def translated(dialect: str) -> list[str]:
     """`CREATE VIEW` statements for the index and every enriched view, in `dialect` (trino, athena or spark)."""
     write = "trino" if dialect == "athena" else dialect
-    statements = [f"CREATE OR REPLACE VIEW {INDEX_VIEW} AS {index_sql()}"]
+    statements = [f"CREATE OR REPLACE VIEW {INDEX} AS {index_sql()}"]
     statements += [f"CREATE OR REPLACE VIEW {view_name(t)} AS {enriched_sql(t)}" for t in sorted(MATCHES)]
     return [sqlglot.transpile(s, read="duckdb", write=write)[0] for s in statements]

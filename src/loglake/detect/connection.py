@@ -64,6 +64,8 @@ def replace_rows(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) ->
         con.execute(f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM "__rows_{name}"')
         con.execute(f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}"')
         con.execute(f'CREATE OR REPLACE TABLE shape."{name}" AS SELECT * FROM main."{name}" LIMIT 0')
+    if ASSETS in tables:
+        context_views.build_index(con)
 
 
 def owned_tables() -> dict[str, pa.Schema]:
@@ -130,7 +132,7 @@ def scope_tables(
         source = f'"{sources[name]}"' if sources and name in sources else f'main."{name}"'
         rows = f"SELECT * FROM {source} WHERE {time_predicate(ranges)}"
         if name in context_views.MATCHES:
-            enriched = context_views.enriched_sql(name, f"({rows})", index=f"main.{context_views.INDEX_VIEW}")
+            enriched = context_views.enriched_sql(name, f"({rows})", index=f"main.{context_views.INDEX}")
             con.execute(f'CREATE OR REPLACE VIEW scoped."{context_views.view_name(name)}" AS {enriched}')
             rows = enriched if context else rows
         con.execute(f'CREATE OR REPLACE VIEW scoped."{name}" AS {rows}')

@@ -34,7 +34,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from loglake.context import views as context_views
 from loglake.lake import catalog as lake_catalog
+from loglake.policy.assets import ASSETS
 from loglake.query import engine
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its "falling back to Command" warnings are our refusals
@@ -168,6 +170,8 @@ class ReadOnlyLake:
                 return False  # iceberg_scan cannot read a table without a snapshot: rebuild (and materialise it)
             engine.register_table(self._con, name, table)  # a view over iceberg_scan: allowed, in the lake
             self.tables.add(name)
+        if ASSETS in changed:  # the identifier index is built from the assets, not a view over them
+            context_views.build_index(self._con)
         return True
 
 
