@@ -87,3 +87,18 @@ def test_the_views_translate_for_trino_and_spark():
             read = {table.name for table in parsed.expression.find_all(sqlglot.exp.Table)}
             assert read & {"assets", "asset_index"}, sql  # the index reads the assets, the views the index
         assert "ASOF" not in " ".join(statements).upper()
+
+
+def test_the_web_connection_follows_a_new_inventory_run(tmp_path, lake):
+    from loglake.web.readonly import ReadOnlyLake
+
+    payments = {"Name": "prod-int-payments"}
+    snapshot(lake, FIRST, [instance("i-0aaa", MOVED_IP, "eni-0aaa", payments)])
+    write_flow_lines(tmp_path / "raw", "d", [(SECOND + dt.timedelta(hours=1), "eni-0c1", INTERNET, MOVED_IP, "ACCEPT")])
+    ingest(IngestOptions(sources=[str(tmp_path / "raw")], lake=lake, workers=1))
+    web = ReadOnlyLake(lake)
+    query = "SELECT asset_name FROM vpc_flow_logs_ctx"
+    assert web.reader().cur.execute(query).fetchall() == [("prod-int-payments",)]
+    sandbox = {"Name": "dev-int-sandbox"}
+    snapshot(lake, SECOND, [instance("i-0bbb", MOVED_IP, "eni-0bbb", sandbox)])  # the address moved meanwhile
+    assert web.reader().cur.execute(query).fetchall() == [("dev-int-sandbox",)]

@@ -1,4 +1,8 @@
-"""The asset an alert is about: its resource (else its IP) looked up in the identifier index at its first event."""
+"""The asset a row or an alert is about: its resource (else its IP) looked up in the identifier index at its time.
+
+`AssetLookup` answers for one alert at a time (alerts are few); `with_assets` adds the same answer to every row
+of a query (hunt timelines) in SQL. Both try the resource before the IP, so the two never disagree.
+"""
 
 from __future__ import annotations
 
@@ -44,3 +48,17 @@ class AssetLookup:
             [value, at, at],
         ).fetchone()
         return AssetContext(*row) if row else None
+
+
+def with_assets(rows_sql: str, order_by: str) -> str:
+    """`rows_sql` (with columns lake_time, resource, ip) with asset_name, asset_sensitivity and
+    asset_reachability added, ordered by `order_by`."""
+    columns = {"asset_name": "asset_name", "asset_sensitivity": "sensitivity", "asset_reachability": "reachability"}
+    picked = ", ".join(f"COALESCE(r.{source}, i.{source}) AS {name}" for name, source in columns.items())
+    during = "t.lake_time >= {a}.valid_from AND t.lake_time < {a}.valid_to"
+    return (
+        f"SELECT t.*, {picked} FROM ({rows_sql}) AS t "
+        f"LEFT JOIN main.{INDEX} AS r ON r.id_kind <> 'ip' AND r.id_value = t.resource AND {during.format(a='r')} "
+        f"LEFT JOIN main.{INDEX} AS i ON i.id_kind = 'ip' AND i.id_value = t.ip AND {during.format(a='i')} "
+        f"ORDER BY {order_by}"
+    )
