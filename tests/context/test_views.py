@@ -102,3 +102,15 @@ def test_the_web_connection_follows_a_new_inventory_run(tmp_path, lake):
     sandbox = {"Name": "dev-int-sandbox"}
     snapshot(lake, SECOND, [instance("i-0bbb", MOVED_IP, "eni-0bbb", sandbox)])  # the address moved meanwhile
     assert web.reader().cur.execute(query).fetchall() == [("dev-int-sandbox",)]
+
+
+def test_context_views_command_prints_the_sql_for_athena(capsys):
+    from tests.posture.conftest import run_cli
+
+    code, out, _ = run_cli(capsys, "context-views", "--dialect", "athena")
+    assert code == 0
+    statements = [s for s in out.split(";\n") if s.strip()]
+    assert all(sqlglot.parse_one(s, read="trino") for s in statements)
+    assert "CREATE OR REPLACE VIEW s3_access_logs_ctx" in out
+    code, _, err = run_cli(capsys, "context-views", "--dialect", "oracle")
+    assert code == 1 and "use one of: athena, trino, spark" in err

@@ -1,4 +1,5 @@
-"""`loglake coverage`: per current asset, whether the logs its level requires are arriving in the lake."""
+"""`loglake coverage` (per current asset, whether the logs its level requires are arriving in the lake) and
+`loglake context-views` (the enriched views' SQL for Athena/Trino or Spark)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import typer
 from loglake.cli.app import LakeOption, OutputOption, app, check_output_format, default_lake
 from loglake.cli.output import print_rows
 from loglake.cli.posture import ConfigOption, _policy, user_errors
+from loglake.context import views
 from loglake.context.coverage import COLUMNS, coverage
+from loglake.query.dialects import DialectError
 
 
 @app.command("coverage")
@@ -32,3 +35,13 @@ def coverage_command(
 
 def _schema() -> pa.Schema:
     return pa.schema([pa.field(c, pa.timestamp("us", tz="UTC") if c == "last_seen" else pa.string()) for c in COLUMNS])
+
+
+@app.command("context-views")
+def context_views_command(
+    dialect: Annotated[str, typer.Option("--dialect", help="athena (Trino), trino or spark.")] = "athena",
+) -> None:
+    """Print CREATE VIEW statements for `asset_index` and the `<table>_ctx` views, to run in Athena or Spark."""
+    if dialect not in ("athena", "trino", "spark"):
+        raise DialectError(f"unknown dialect {dialect!r}; use one of: athena, trino, spark")
+    typer.echo(";\n\n".join(views.translated(dialect)) + ";")
