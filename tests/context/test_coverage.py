@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 
 from loglake.ingest.pipeline import IngestOptions, ingest
-from tests.context.estate import bucket, instance, snapshot, write_flow_lines
+from loglake.inventory import snapshot as t
+from loglake.inventory.snapshot import resource
+from tests.context.estate import REGION, bucket, instance, snapshot, write_flow_lines
+from tests.ingest.helpers import ACCOUNT
 from tests.posture.conftest import run_cli
 
 OWNER = "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"
@@ -70,6 +73,34 @@ def test_coverage_marks_sources_ok_stale_missing_and_off(capsys, tmp_path, lake)
     ] == "ok"
     code, out, _ = run_cli(capsys, "coverage", "--lake", str(lake), "--format", "csv")
     assert code == 0 and "prod-silent,AWS::S3::Bucket,restricted,full,s3.server_access_logging" in out
+
+
+def _vpc(vpc_id: str) -> dict:
+    flow_log = {"id": f"fl-{vpc_id}", "traffic_type": "REJECT", "status": "ACTIVE", "destination_type": "s3"}
+    return resource(
+        arn=f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{vpc_id}", type=t.VPC, service="ec2", name=vpc_id, region=REGION,
+        account=ACCOUNT, vpc_id=vpc_id,
+        config={"vpc_id": vpc_id, "internet_gateway": False, "subnets": [], "flow_logs": [flow_log]},
+    )  # fmt: skip
+
+
+def test_a_vpc_s_flows_are_those_of_the_assets_in_it(capsys, tmp_path, lake):
+    quiet = instance("i-0b", "10.1.1.9", "eni-0b", {})
+    quiet["vpc_id"] = "vpc-0b"
+    snapshot(
+        lake,
+        NOW - dt.timedelta(days=1),
+        [_vpc("vpc-0a"), _vpc("vpc-0b"), instance("i-0a", "10.0.1.9", "eni-0a", {}), quiet],
+    )
+    # default-format (v2) flows carry no vpc-id: the interface's instance says which VPC recorded them
+    write_flow_lines(
+        tmp_path / "raw", "v", [(NOW - dt.timedelta(hours=1), "eni-0a", "198.51.100.7", "10.0.1.9", "REJECT")]
+    )
+    ingest(IngestOptions(sources=[str(tmp_path / "raw")], lake=lake, workers=1))
+    code, out, err = run_cli(capsys, "coverage", "--lake", str(lake), "--format", "json")
+    assert code == 0, err
+    flows = {r["asset"]: r["status"] for r in json.loads(out) if r["check_id"] == "vpc.flow_logs.reject"}
+    assert flows == {"vpc-0a": "ok", "vpc-0b": "missing"}
 
 
 def test_coverage_without_assets_names_the_fix(capsys, tmp_path, lake):

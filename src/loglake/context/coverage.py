@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from loglake.context.views import view_name
+from loglake.context.views import asset_columns, view_name
 from loglake.lake import catalog as lake_catalog
 from loglake.policy.assets import ASSETS
 from loglake.policy.audit import SERVICE_OF
@@ -97,7 +97,8 @@ def _last_seen(con: duckdb.DuckDBPyConnection, source: Source) -> dict[str, dt.d
             continue
         rows = f'SELECT * FROM "{view_name(table)}" WHERE {source.where}'
         parts.append(f"SELECT asset_arn, max(lake_time) AS last FROM ({rows}) GROUP BY asset_arn")
-        if table == "vpc_flow_logs":  # a VPC's flows: those of the assets in it, and those naming it (v3+ fields)
+        if table == "vpc_flow_logs" and "vpc_id" in asset_columns(con):
+            # a VPC's flows: those of the assets in it, and those naming it (v3+ fields)
             parts.append(
                 f"SELECT v.resource_arn, max(f.lake_time) FROM ({rows}) AS f JOIN {ASSETS} AS a "
                 "ON a.resource_arn = f.asset_arn AND a.valid_to IS NULL "

@@ -25,6 +25,11 @@ from loglake.policy.assets import ASSETS
 from loglake.policy.assets import SCHEMA as ASSETS_SCHEMA
 
 SUFFIX = "_ctx"
+# What the index reads of the assets table
+INDEXED_COLUMNS = {
+    "resource_arn", "resource_type", "name", "sensitivity", "reachability", "level", "identifiers", "valid_from",
+    "valid_to",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -102,10 +107,15 @@ def build_index(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _has_asset_columns(con: duckdb.DuckDBPyConnection) -> bool:
+    return asset_columns(con) >= INDEXED_COLUMNS
+
+
+def asset_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The columns of the connection's `assets` (none without one; a lake written by an older loglake has fewer)."""
     found = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ?", [ASSETS]
     ).fetchall()
-    return set(ASSETS_SCHEMA.names) <= {row[0] for row in found}
+    return {row[0] for row in found}
 
 
 def _no_assets(con: duckdb.DuckDBPyConnection) -> str:
