@@ -171,7 +171,16 @@ panels:
 """
 
 
+def without_assets(lake: Path) -> None:
+    """Drop the copy's assets table (the shared lake has the demo estate's) to see a lake without one."""
+    from loglake.lake import catalog as lake_catalog
+
+    catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
+    catalog.drop_table(f"{lake_catalog.NAMESPACE}.assets")
+
+
 def test_panel_on_missing_table_says_so_and_others_still_run(lake_copy):
+    without_assets(lake_copy)
     (lake_copy / "dashboards").mkdir()
     (lake_copy / "dashboards" / "mine.yaml").write_text(USER_BOARD)
     panels = {p["id"]: p for p in client_for(create_app(lake_copy)).get("/api/dashboards/mine").json()["panels"]}
@@ -332,6 +341,12 @@ def test_alerts_most_severe_then_newest(client):
         same = [a["last_seen"] for a in alerts if SEVERITY[a["severity"]] == severity]
         assert same == sorted(same, reverse=True)
     assert {"aws.cloudtrail.logging_stopped", "aws.web.sqli_attempt"} <= {a["rule_id"] for a in alerts}
+    ssh = next(a for a in alerts if a["rule_id"] == "aws.vpc.ssh_rdp_from_internet")
+    assert (ssh["asset_name"], ssh["asset_sensitivity"], ssh["asset_reachability"]) == (
+        "legacy-web-1",
+        "internal",
+        "internet",
+    )
 
 
 def test_alert_filters(client):
@@ -388,6 +403,10 @@ def test_hunt_timelines(client):
     assert who["rows"] and all(r["principal"].endswith("/ci-deploy") for r in who["rows"])
     later = client.get("/api/hunt", params={"kind": "ip", "value": "203.0.113.66", "since": "2024-03-08"}).json()
     assert later == {"rows": [], "truncated": False}
+    # the attacker's SSH flows name the instance they reached, with its classification
+    flows = client.get("/api/hunt", params={"kind": "ip", "value": "203.0.113.66"}).json()["rows"]
+    named = {(r["asset_name"], r["asset_reachability"]) for r in flows if r["lake_table"] == "vpc_flow_logs"}
+    assert ("legacy-web-1", "internet") in named
 
 
 @pytest.mark.parametrize(
@@ -404,11 +423,12 @@ def test_hunt_refusals(client, params, error):
     assert answer.status_code == 400 and error in answer.json()["error"]
 
 
-def test_assets_when_absent_and_present(client, lake_copy):
-    assert client.get("/api/assets").json() == {"available": False, "rows": []}
+def test_assets_when_absent_and_present(lake_copy):
     from loglake.lake import catalog as lake_catalog
 
+    without_assets(lake_copy)
     catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake_copy))
+    assert client_for(create_app(lake_copy)).get("/api/assets").json() == {"available": False, "rows": []}
     closed = dt.datetime(2025, 1, 2, tzinfo=dt.UTC)
     rows = pa.table(  # the history keeps the closed version; the page shows the current one only
         {

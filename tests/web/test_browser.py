@@ -331,6 +331,9 @@ def test_alert_status_change_survives_a_reload(page: Page):
     open_view(page, f"alerts?{ALL}")
     rows = page.get_by_role("table", name="Alerts").locator("tbody tr")
     assert rows.count() > 0
+    expect(page.get_by_role("table", name="Alerts").locator(".asset", has_text="legacy-web-1").first).to_contain_text(
+        "internal · internet"
+    )
     rerender(page, lambda: page.select_option("#alert-severity", "high"))
     expect(rows.first.locator(".sev")).to_have_text("high")
 
@@ -384,6 +387,8 @@ def test_hunt_for_the_attacker_ip_spans_tables(page: Page):
     tables = set(timeline.locator("tbody tr td:nth-child(2)").all_inner_texts())
     assert len(tables) >= 3, tables
     assert marks(page, "Events per table over time") >= 3
+    # rows name the asset they touched (a column of the timeline, classification next to the name)
+    expect(timeline.locator("thead")).to_contain_text("asset")
 
 
 def test_hunt_detects_the_kind_of_what_is_typed(page: Page):

@@ -12,6 +12,7 @@ from loglake.cli.app import app, console
 from loglake.cli.demo_posture import posture_half
 from loglake.cli.ingest import print_summary, run_with_progress
 from loglake.cli.output import print_table
+from loglake.demo.assets import write_demo_assets
 from loglake.detect.outputs.base import SEVERITY_RANK
 from loglake.ingest.pipeline import IngestOptions
 from loglake.query import engine
@@ -95,6 +96,7 @@ def demo_command(
         rows,
         title=f"the attack: key {facts['leaked_access_key_id']} used from {facts['attacker_ip']}",
     )
+    write_demo_assets(lake, seed, manifest.start)  # the estate's posture: alerts name and rank the assets they hit
     _detect(out, lake, manifest)
     console.print(
         f'\nexplore: loglake query --lake {lake} "SELECT eventname, count(*) FROM cloudtrail_logs '

@@ -13,6 +13,7 @@ import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.table import Table
 
+from loglake.context import views as context_views
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
 
@@ -61,6 +62,7 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     for module in modules:
         for view, sql in getattr(module, "VIEWS", {}).items():
             con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {sql}')
+    context_views.create_views(con, set(tables))
     if dialect in ("athena", "trino"):
         _athena_views(con, modules)
     return con

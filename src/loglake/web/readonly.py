@@ -37,8 +37,10 @@ from pyiceberg.table import Table
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from loglake.context import views as context_views
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
+from loglake.policy.assets import ASSETS
 from loglake.query import engine
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its "falling back to Command" warnings are our refusals
@@ -176,6 +178,8 @@ class ReadOnlyLake:
                 return False  # iceberg_scan cannot read a table without a snapshot: rebuild (and materialise it)
             _point_view(self._con, name, table)  # files in the lake: allowed
             self.tables.add(name)
+        if ASSETS in changed:  # the identifier index is built from the assets, not a view over them
+            context_views.build_index(self._con)
         return True
 
 
