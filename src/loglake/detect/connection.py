@@ -35,7 +35,7 @@ def open_connection(
     con = engine.connect(lake, threads=threads)
     con.execute("SET parquet_metadata_cache = true")
     for name, table in (tables or {}).items():
-        files = [task.file.file_path.removeprefix("file://") for task in table.scan().plan_files()]
+        files = snapshot_files(table)
         if files:
             listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
             con.execute(
@@ -43,6 +43,11 @@ def open_connection(
             )
     _complete(con)
     return con
+
+
+def snapshot_files(table: Table) -> list[str]:
+    """The data files of the table's current snapshot (local files as paths): what a scan of it reads."""
+    return [task.file.file_path.removeprefix("file://") for task in table.scan().plan_files()]
 
 
 def memory_connection(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:

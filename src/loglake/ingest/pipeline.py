@@ -71,6 +71,9 @@ def vpc_format_fields(text: str) -> list[str]:
 
 
 ProgressHook = Callable[[int, int, int], None]  # (objects done, bytes done, records done)
+# Runs claimed batches (with `workers` in parallel), yielding results as they finish: local processes by
+# default, Spark executors for `loglake spark ingest`. Everything else (ledger, commits) stays the same.
+Runner = Callable[[list[Batch], int], Iterable[BatchResult]]
 
 
 def ensure_tables(lake: Path) -> None:
@@ -89,7 +92,10 @@ def plan(options: IngestOptions) -> list[ObjectRef]:
 
 
 def ingest(
-    options: IngestOptions, on_start: Callable[[int, int], None] | None = None, on_progress: ProgressHook | None = None
+    options: IngestOptions,
+    on_start: Callable[[int, int], None] | None = None,
+    on_progress: ProgressHook | None = None,
+    runner: Runner | None = None,
 ) -> Summary:
     if options.forced_format:
         registry.get(options.forced_format)  # a wrong --format fails before any work
@@ -112,7 +118,7 @@ def ingest(
             on_start(sum(len(b.objects) for b in batches), sum(o.size for b in batches for o in b.objects))
         pending: list[BatchResult] = []
         last_commit = time.monotonic()
-        for result in _run(batches, options.workers):
+        for result in (runner or _run)(batches, options.workers):
             pending.append(result)
             if len(pending) >= COMMIT_BATCHES or time.monotonic() - last_commit >= COMMIT_SECONDS:
                 _commit(pending, catalog, ledger)
