@@ -102,9 +102,16 @@ def _try_url_decode(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _spark_format_datetime(node: exp.Expression) -> exp.Expression:
+    """Trino's `format_datetime(ts, <Joda pattern>)` is Spark's `date_format`: Spark's patterns are Joda's letters."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "format_datetime" and len(node.expressions) == 2:
+        return exp.Anonymous(this="date_format", expressions=node.expressions)
+    return node
+
+
 def _unmaterialized(node: exp.Expression) -> exp.Expression:
-    """`WITH x AS MATERIALIZED (...)` is a DuckDB planner hint Spark has no syntax for; the rows are the same."""
-    if isinstance(node, exp.CTE) and node.args.get("materialized"):
+    """`WITH x AS [NOT] MATERIALIZED (...)` is a DuckDB planner hint Spark has no syntax for; the rows are the same."""
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
     return node
 
@@ -114,7 +121,7 @@ FIXES: dict[str, list[Callable[[exp.Expression], exp.Expression]]] = {
     "trino": [_parse_datetime, _format_datetime, _to_iso8601],
     "spark": [],
 }
-SPARK_FIXES = [_try_url_decode, _unmaterialized]  # DuckDB SQL (loglake's queries and rules) to Spark SQL
+SPARK_FIXES = [_try_url_decode, _unmaterialized, _spark_format_datetime]  # loglake's and Athena's SQL to Spark
 
 
 def to_duckdb(sql: str, dialect: str) -> str:

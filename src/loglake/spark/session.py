@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import sys
+import warnings
 from typing import TYPE_CHECKING
 
 from loglake.query.engine import QueryError
@@ -76,6 +77,9 @@ def _submitted() -> bool:
 def _quiet() -> None:
     """Failures reach the user as one line (SparkQueryError), not as Spark's logged JSON with a Java stack."""
     from pyspark.logger import PySparkLogger
+
+    # pyspark warns on every Arrow call under pandas 3, which loglake's Arrow-only use does not touch
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
