@@ -160,3 +160,12 @@ def test_athena_sql_translates_to_spark() -> None:
     translated = to_spark(sql, "athena")
     assert "DATE_FORMAT(lake_time, 'yyyy')" in translated
     assert "ARRAY_CONTAINS(lake_ips, '10.0.0.1')" in translated
+
+
+def test_cli_spark_detect_reports_rules_and_lists_what_spark_cannot_run(spark, lake_copy: Path, capsys) -> None:
+    rules = ["aws.vpc.port_scan", "aws.waf.attack_counted_not_blocked"]
+    args = ["spark", "detect", "--lake", str(lake_copy), *(f"--rule={rule}" for rule in rules)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "2 rules: 1 evaluated" in out
+    assert "aws.waf.attack_counted_not_blocked" in out and "LIST_BOOL_OR" in out

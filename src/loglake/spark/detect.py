@@ -24,7 +24,7 @@ from loglake.detect.run import DetectResult, RulePlan, RuleRun, backtest_ranges,
 from loglake.detect.store import AlertStore, locked
 from loglake.query import dialects
 from loglake.query.engine import QueryError
-from loglake.spark.query import lake_frames, run
+from loglake.spark.query import register_lake, run
 from loglake.spark.session import session
 
 EVENTS = "__spark_events"  # the DuckDB name of one rule's events as Spark returned them
@@ -46,7 +46,7 @@ def spark_detect(
     result = DetectResult()
     now = dt.datetime.now(dt.UTC)
     with locked(lake):
-        frames = lake_frames(spark, lake)
+        frames = register_lake(spark, lake)  # plain names: a rule may join tables it is not scoped on
         for name, frame in frames.items():
             frame.createOrReplaceTempView(HISTORY.format(name))
         logs = {name for name, frame in frames.items() if "lake_time" in frame.columns}

@@ -50,6 +50,8 @@ def require_spark() -> None:
 def session(master: str | None = None) -> SparkSession:
     """The active session (spark-submit's), else a new one on `master` (default: LOGLAKE_SPARK_MASTER or local)."""
     require_spark()
+    # pyspark warns on every Arrow call under pandas 3, which loglake's Arrow-only use does not touch
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
     active = SparkSession.getActiveSession()
@@ -77,9 +79,6 @@ def _submitted() -> bool:
 def _quiet() -> None:
     """Failures reach the user as one line (SparkQueryError), not as Spark's logged JSON with a Java stack."""
     from pyspark.logger import PySparkLogger
-
-    # pyspark warns on every Arrow call under pandas 3, which loglake's Arrow-only use does not touch
-    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
     for name in ("SQLQueryContextLogger", "DataFrameQueryContextLogger"):
         PySparkLogger.getLogger(name).setLevel(logging.CRITICAL)
