@@ -109,6 +109,14 @@ def _spark_format_datetime(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _spark_to_iso8601(node: exp.Expression) -> exp.Expression:
+    """Trino's `to_iso8601(ts)`: the same text from Spark's `date_format` (timestamps are UTC in loglake's session)."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "to_iso8601" and len(node.expressions) == 1:
+        pattern = exp.Literal.string("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
+        return exp.Anonymous(this="date_format", expressions=[node.expressions[0], pattern])
+    return node
+
+
 def _unmaterialized(node: exp.Expression) -> exp.Expression:
     """`WITH x AS [NOT] MATERIALIZED (...)` is a DuckDB planner hint Spark has no syntax for; the rows are the same."""
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
@@ -121,7 +129,8 @@ FIXES: dict[str, list[Callable[[exp.Expression], exp.Expression]]] = {
     "trino": [_parse_datetime, _format_datetime, _to_iso8601],
     "spark": [],
 }
-SPARK_FIXES = [_try_url_decode, _unmaterialized, _spark_format_datetime]  # loglake's and Athena's SQL to Spark
+# loglake's (DuckDB) and Athena's SQL to Spark
+SPARK_FIXES = [_try_url_decode, _unmaterialized, _spark_format_datetime, _spark_to_iso8601]
 
 
 def to_duckdb(sql: str, dialect: str) -> str:
