@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 
 from loglake.cli.app import LakeOption, OutputOption, app, check_output_format, console, default_lake
@@ -86,16 +87,24 @@ def spark_detect_command(
     save: Annotated[
         bool, typer.Option("--save", help="Write the hits and alerts to the lake, as `loglake detect` does.")
     ] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Only list the rules Spark cannot run, and why; run none.")
+    ] = False,
     master: MasterOption = None,
     fmt: OutputOption = "table",
 ) -> None:
     """Run the rules on Spark over all history (or --since/--until); rules Spark cannot run are listed with why."""
-    from loglake.spark.detect import spark_detect
+    from loglake.spark.detect import spark_detect, unsupported_rules
     from loglake.spark.session import session
 
     check_output_format(fmt)
     lake = lake or default_lake()
     start, end = parse_range(since, until)
     rules = selected_rules(lake, rule_ids)
+    if check:
+        reasons = unsupported_rules(lake, rules, spark=session(master))
+        rows = [{"rule": rule_id, "reason": reason} for rule_id, reason in sorted(reasons.items())]
+        print_rows(pa.Table.from_pylist(rows) if rows else pa.table({"rule": [], "reason": []}), fmt)
+        return
     run = partial(spark_detect, spark=session(master), save=save)
     report_run(detect_with_progress(lake, rules, start, end, run=run), fmt)

@@ -24,7 +24,7 @@ from loglake.detect.run import DetectResult, RulePlan, RuleRun, backtest_ranges,
 from loglake.detect.store import AlertStore, locked
 from loglake.query import dialects
 from loglake.query.engine import QueryError
-from loglake.spark.query import register_lake, run
+from loglake.spark.query import first_line, register_lake, run
 from loglake.spark.session import session
 
 EVENTS = "__spark_events"  # the DuckDB name of one rule's events as Spark returned them
@@ -46,10 +46,7 @@ def spark_detect(
     result = DetectResult()
     now = dt.datetime.now(dt.UTC)
     with locked(lake):
-        frames = register_lake(spark, lake)  # plain names: a rule may join tables it is not scoped on
-        for name, frame in frames.items():
-            frame.createOrReplaceTempView(HISTORY.format(name))
-        logs = {name for name, frame in frames.items() if "lake_time" in frame.columns}
+        frames, logs = _register(spark, lake)
         present = set(log_tables(lake))  # tables with rows: a rule over none of them has no data
         store = AlertStore(lake)
         con = memory_connection({})
@@ -70,6 +67,32 @@ def spark_detect(
         finally:
             con.close()
     return result
+
+
+def unsupported_rules(lake: Path, rules: list[Rule], *, spark=None) -> dict[str, str]:
+    """The rules Spark cannot run, each with the reason (translation or Spark's analysis); runs no query."""
+    from pyspark.errors import PySparkException
+
+    spark = spark or session()
+    _, logs = _register(spark, lake)
+    found = {}
+    for rule in rules:
+        try:
+            spark.sql(rule_sql(rule, logs))  # parses and analyses the query against the views, reads no rows
+        except dialects.DialectError as error:
+            found[rule.id] = str(error)
+        except PySparkException as error:
+            found[rule.id] = first_line(error)
+    return found
+
+
+def _register(spark, lake: Path) -> tuple[dict, set[str]]:
+    """The lake's views by plain name (a rule may join tables it is not scoped on) and by history name;
+    returns the DataFrames and the names of the log tables."""
+    frames = register_lake(spark, lake)
+    for name, frame in frames.items():
+        frame.createOrReplaceTempView(HISTORY.format(name))
+    return frames, {name for name, frame in frames.items() if "lake_time" in frame.columns}
 
 
 def _evaluate(spark, con, store, frames, logs, rule, ranges, now, result) -> RuleRun:  # noqa: PLR0917
