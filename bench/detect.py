@@ -21,14 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
+from grown_lake import build_seed, grow, shifted
 
-from loglake.demo import generate_raw_logs
 from loglake.detect.connection import open_connection
 from loglake.detect.rulebook import load_rulebook
 from loglake.detect.run import detect
-from loglake.ingest.pipeline import IngestOptions, ingest
 from loglake.lake import catalog as lake_catalog
 
 TABLES = ("cloudtrail_logs", "vpc_flow_logs")
@@ -65,33 +63,6 @@ def main() -> None:
         timed("whole pack, all history", lake, rules, args.threads, baseline)
         one_more_hour(catalog, seed_day + dt.timedelta(days=args.days))
         timed("incremental, one new hour", lake, rules, args.threads, baseline)
-
-
-def build_seed(raw: Path, lake: Path) -> dt.date:
-    manifest = generate_raw_logs(raw, days=1, scale=1.0, workers=2)
-    ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=2))
-    return manifest.start.date()
-
-
-def grow(table, target: int, days: int, seed_day: dt.date) -> None:
-    """Append day-shifted copies of the table's rows until it holds `target` rows over `days` days."""
-    seed = table.scan().to_arrow()
-    copies = max(1, target // max(1, len(seed)))
-    per_day = -(-copies // days)
-    written = len(seed)
-    for copy in range(1, copies):
-        shift = dt.timedelta(days=copy // per_day + 1, seconds=copy % per_day)
-        table.append(shifted(seed, shift))
-        written += len(seed)
-    print(f"{table.name()[-1]}: {written:,} rows ({copies} copies of {len(seed):,})")
-
-
-def shifted(rows: pa.Table, by: dt.timedelta) -> pa.Table:
-    """The rows as if they happened `by` later (event time, and the day partition column with it)."""
-    times = pc.add(rows["lake_time"], pa.scalar(by, pa.duration("us")))
-    rows = rows.set_column(rows.schema.get_field_index("lake_time"), "lake_time", times)
-    dates = pc.cast(times, pa.date32())
-    return rows.set_column(rows.schema.get_field_index("lake_date"), "lake_date", dates)
 
 
 def one_more_hour(catalog, day: dt.date) -> None:

@@ -24,22 +24,11 @@ def s3_server(tmp_path_factory):
 def moto_server():
     """A moto_server on 127.0.0.1 (real HTTP): LOGLAKE_TEST_MOTO_ENDPOINT if set (.ci/run starts one), else our own."""
     import os
-    import subprocess
-    import sys
 
-    from tests.servers import _wait_for_port, free_port
+    from loglake.demo.moto import moto_server as local_moto_server
 
     if os.environ.get("LOGLAKE_TEST_MOTO_ENDPOINT"):
         yield os.environ["LOGLAKE_TEST_MOTO_ENDPOINT"]
         return
-    port = free_port()
-    binary = Path(sys.executable).with_name("moto_server")
-    process = subprocess.Popen(
-        [str(binary), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with local_moto_server() as endpoint:  # the demo's: a free port, waited for, always stopped
+        yield endpoint

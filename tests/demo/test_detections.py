@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from loglake.demo import DemoManifest
+from loglake.demo.assets import write_demo_assets
 from loglake.demo.intel import write_intel_feed
 from loglake.detect.intel import add_feed
 from loglake.detect.rulebook import load_rulebook
@@ -37,6 +38,7 @@ def demo_alerts(demo: tuple[Path, DemoManifest], tmp_path_factory: pytest.TempPa
     work = tmp_path_factory.mktemp("demo-detect")
     lake = work / "lake"
     ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=2))
+    write_demo_assets(lake, manifest.seed, manifest.start)
     add_feed(lake, write_intel_feed(work, manifest))
     result = detect(lake, load_rulebook(None).rules)
     assert not result.errors, [r.error for r in result.errors]
@@ -68,6 +70,13 @@ def test_the_exfiltration_alert_names_the_bucket_and_the_attacker(demo_alerts) -
     burst = [a for a in alerts if a.rule_id == "aws.s3access.mass_get_object"]
     assert [(a.resource, a.ip) for a in burst] == [(manifest.sensitive_bucket, manifest.attacker_ip)]
     assert all(ref["lake_file"] and ref["lake_row"] for ref in burst[0].refs)
+    # the bucket is classified restricted (its pci tag) and the alert says so, one step above the rule's high
+    assert (burst[0].asset_name, burst[0].asset_sensitivity, burst[0].asset_level) == (
+        manifest.sensitive_bucket,
+        "restricted",
+        "full",
+    )
+    assert burst[0].severity == "critical"
 
 
 def test_threat_intel_matches_only_the_c2(demo_alerts) -> None:

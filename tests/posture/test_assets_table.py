@@ -137,3 +137,40 @@ def test_audit_records_assets_too(capsys, tmp_path):
     assert code == 0, err
     [row] = _assets(tmp_path / "lake")
     assert row["reachability"] == "internet" and "prod-api.elb.amazonaws.com" in row["identifiers"]
+
+
+def test_load_balancer_interfaces_are_indexed_with_their_owner(capsys, account, tmp_path):
+    """Flow logs name a load balancer node by its interface and address: the inventory ties them to the ALB."""
+    from tests.posture.conftest import load_balancer
+
+    vpc_id, subnets = vpc(account, "edge")
+    arn = load_balancer(account, "prod-ext-api", subnets, scheme="internet-facing")
+    ec2 = account.client("ec2")
+    node = ec2.create_network_interface(SubnetId=subnets[0], Description=f"ELB {arn.split(':loadbalancer/')[1]}")
+    node = node["NetworkInterface"]
+    ec2.create_network_interface(SubnetId=subnets[1], Description="an interface nobody claims")
+    lake = tmp_path / "lake"
+    code, _, err = run_cli(
+        capsys, "inventory", "--endpoint-url", account.endpoint, "--services", "vpc,elb",
+        "--out", str(tmp_path / "inv.json"), "--lake", str(lake),
+    )  # fmt: skip
+    assert code == 0, err
+    rows = {r["resource_arn"]: r for r in _assets(lake)}
+    assert {node["NetworkInterfaceId"], node["PrivateIpAddress"]} <= set(rows[arn]["identifiers"])
+    vpc_row = next(r for r in rows.values() if r["resource_type"] == "AWS::EC2::VPC" and r["vpc_id"] == vpc_id)
+    assert node["NetworkInterfaceId"] not in vpc_row["identifiers"]  # moved to its owner, not kept on the VPC
+
+
+def test_interface_owners_come_from_descriptions():
+    from loglake.inventory.interfaces import owned_interface
+
+    def owner(description: str) -> str | None:
+        found = owned_interface(
+            {"NetworkInterfaceId": "eni-1", "PrivateIpAddress": "10.0.0.9", "Description": description}
+        )
+        return found["owner"] if found else None
+
+    assert owner("AWS Lambda VPC ENI-invoice-webhook-0f5d3c2a-1b2c-4d5e-8f90-123456789abc") == "lambda:invoice-webhook"
+    assert owner("ELB app/prod-api/50dc6c495c0c9188") == "lb:app/prod-api/50dc6c495c0c9188"
+    assert owner("ELB legacy-classic") == "lb:legacy-classic"
+    assert owner("RDSNetworkInterface") is None  # does not say which database

@@ -221,11 +221,13 @@ def build(acct: Account) -> dict[str, str]:
 
     ddb = acct.client("dynamodb")
     for name in ("table-on", "table-off"):
+        stream = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}}
         names[name] = ddb.create_table(
             TableName=name,
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
+            **(stream if name == "table-on" else {}),
         )["TableDescription"]["TableArn"]
     names["fn-on"] = lambda_function(acct, "fn-on", url_auth="NONE")
     names["fn-off"] = lambda_function(acct, "fn-off", url_auth="AWS_IAM")
@@ -386,6 +388,10 @@ def test_rds_dynamodb_lambda_opensearch_collectors(estate):
     assert pg["publicly_accessible"] is True and pg["log_exports"] == ["iam-db-auth-error", "postgresql", "upgrade"]
     assert find(snapshot, "aurora-audit")["config"]["log_exports"] == ["audit", "error"]
     assert find(snapshot, "table-on")["arn"] == names["table-on"]
+    assert find(snapshot, "table-on")["config"]["stream"] is True
+    assert find(snapshot, "table-off")["config"]["stream"] is False
+    assert find(snapshot, "table-off")["config"]["status"] == "ACTIVE"
+    assert find(snapshot, "fn-on")["config"]["log_group"] == "/aws/lambda/fn-on"
     assert find(snapshot, "fn-on")["config"]["url"]["auth_type"] == "NONE"
     assert find(snapshot, "fn-off")["config"]["url"]["auth_type"] == "AWS_IAM"
     publishing = find(snapshot, "search-on")["config"]["log_publishing"]
@@ -408,7 +414,7 @@ def test_cloudtrail_and_logs_collectors(estate):
 
 # -- checks: each passes on the resource built for it and fails on the other -----------------------------------------
 
-CASES = [
+CASES = [  # (check, resource built to pass, resource built to fail, options)
     ("s3.server_access_logging", "logged", "acl", {}),
     ("s3.server_access_logging", "plain", "acl", {}),  # a bucket receiving logs (trail 'weak') is exempt
     ("s3.data_events.read", "logged", "plain", {}),
@@ -423,8 +429,10 @@ CASES = [
     ("apigw.access_logging", "http-on", "http-off", {}),
     ("apigw.execution_logging", "rest-on", "rest-error", {"levels": ["INFO"]}),
     ("rds.log_exports", "pg-all", "mysql-error", {"logs": "errors"}),
+    ("rds.log_exports", "pg-all", "aurora-audit", {"logs": "all"}),
     ("rds.log_exports", "aurora-audit", "mysql-error", {"logs": "errors"}),
     ("dynamodb.data_events", "table-on", "table-off", {"events": "all"}),
+    ("dynamodb.data_events", "table-on", "table-off", {"events": "write"}),
     ("lambda.data_events", "fn-on", "fn-off", {}),
     ("opensearch.audit_logs", "search-on", "search-off", {}),
     ("opensearch.slow_logs", "search-on", "search-off", {}),
@@ -443,7 +451,11 @@ def context(estate):
     return build_context(snapshot, policy, classify_inventory(snapshot, policy))
 
 
-@pytest.mark.parametrize(("check_id", "good", "bad", "options"), CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
+@pytest.mark.parametrize(
+    ("check_id", "good", "bad", "options"),
+    CASES,
+    ids=[f"{c[0]}:{c[1]}" + "".join(f":{v}" for v in c[3].values()) for c in CASES],
+)
 def test_check_passes_and_fails(estate, context, check_id, good, bad, options):  # noqa: PLR0917 - fixtures
     snapshot, names = estate
     check = CHECKS[check_id]

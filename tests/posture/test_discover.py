@@ -62,6 +62,9 @@ def test_scan_finds_luhn_valid_cards_and_keys_in_csv_gzip_and_parquet(account):
         }
     )
     s3.put_object(Bucket=name, Key="backup/config.json.gz", Body=gzip.compress(config.encode()))
+    keys_csv = "user,access_key_id,created\nci-deploy,AKIAIOSFODNN7EXAMPLE,2024-01-02\n"
+    s3.put_object(Bucket=name, Key="iam/keys.csv", Body=keys_csv.encode())
+    s3.put_object(Bucket=name, Key="iam/keys-2023.csv.gz", Body=gzip.compress(keys_csv.encode()))
     table = pa.table({"iban": ["GB82WEST12345698765432"], "note": ["x"]})
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
@@ -71,7 +74,12 @@ def test_scan_finds_luhn_valid_cards_and_keys_in_csv_gzip_and_parquet(account):
     by_type = {f["type"]: f for f in found["findings"]}
     assert by_type["card_number"]["count"] == 1 and by_type["card_number"]["objects"] == ["customers.csv"]
     assert by_type["card_number"]["keywords"] == ["card"]  # the CSV column name counts as a keyword
-    assert by_type["aws_access_key"]["objects"] == ["backup/config.json.gz"]
+    assert sorted(by_type["aws_access_key"]["objects"]) == [
+        "backup/config.json.gz",
+        "iam/keys-2023.csv.gz",
+        "iam/keys.csv",
+    ]
+    assert by_type["aws_access_key"]["keywords"]  # the access_key_id column, the JSON key
     assert by_type["aws_secret_key"]["objects"] == ["backup/config.json.gz"]
     assert by_type["iban"]["objects"] == ["ledger.parquet"]
     assert by_type["email"]["restricted"] is False
@@ -101,6 +109,43 @@ def test_a_big_bucket_is_scanned_within_the_byte_budget(account):
     assert found["objects_listed"] == 63
     assert 0 < found["bytes_read"] <= 300_000
     assert found["objects_sampled"] <= 20
+
+
+def test_a_1_gib_bucket_is_read_in_ranges_within_the_byte_budget(tmp_path, monkeypatch):
+    """Four 256 MiB exports (sparse files served by a real S3 server: nothing of the 1 GiB is written or sent):
+    every GET asks for a range, and the ranges add up to no more than the bucket's budget."""
+    from tests.servers import rclone_s3
+
+    folder = tmp_path / "s3" / "big-exports" / "exports"
+    folder.mkdir(parents=True)
+    head = b"customer,card_number,amount\n" + b"".join(
+        f"c{i:05d},{VALID_CARD.replace(' ', '')},{i}.00\n".encode() for i in range(400)
+    )
+    for part in range(4):
+        with (folder / f"part-{part}.csv").open("wb") as out:
+            out.write(head)
+            out.truncate(256 * 1024**2)
+    monkeypatch.delenv("LOGLAKE_TEST_S3_ENDPOINT", raising=False)  # our own server, on this folder
+    with rclone_s3(tmp_path / "s3") as server:
+        s3 = server.client()
+        ranges: list[bytes | str | None] = []
+        s3.meta.events.register(
+            "before-send.s3.GetObject", lambda request, **_: ranges.append(request.headers.get("Range"))
+        )
+        listed = sum(o["Size"] for o in s3.list_objects_v2(Bucket="big-exports")["Contents"])
+        limits = Limits(max_bytes_per_bucket=1024 * 1024, max_bytes_per_object=300 * 1024)
+        found = scan_bucket(s3, "big-exports", limits)
+    assert listed == 1024**3
+    assert ranges and all(r is not None for r in ranges), ranges  # never a whole object
+    asked = 0
+    for header in ranges:
+        text = header.decode() if isinstance(header, bytes) else header
+        start, end = text.removeprefix("bytes=").split("-")
+        asked += int(end) - int(start) + 1
+    assert found["bytes_read"] <= asked <= limits.max_bytes_per_bucket
+    assert found["objects_sampled"] == 4
+    assert {f["type"] for f in found["findings"]} == {"card_number"}
+    assert found["sensitivity"] == "restricted"
 
 
 def test_discover_command_then_classify_makes_the_bucket_restricted(account, capsys, tmp_path):

@@ -28,6 +28,7 @@ WEB_RULES = (
 def build_web_lake(root: Path) -> Path:
     """Generate, ingest and detect into `root`; returns the lake folder (root/lake, raw logs in root/raw)."""
     from loglake.demo import generate_raw_logs
+    from loglake.demo.assets import write_demo_assets
     from loglake.detect.rulebook import load_rulebook
     from loglake.detect.run import detect
     from loglake.ingest.pipeline import IngestOptions, ingest
@@ -35,6 +36,7 @@ def build_web_lake(root: Path) -> Path:
     raw, lake = root / "raw", root / "lake"
     generate_raw_logs(raw, days=1, seed=7, end=WEB_LAKE_END, scale=0.2, workers=2)
     ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=2))
+    write_demo_assets(lake, 7, WEB_LAKE_END - dt.timedelta(days=1))  # alerts and hunts name the assets
     rules = [rule for rule in load_rulebook(None).rules if rule.id in WEB_RULES]
     detect(lake, rules)
     return lake

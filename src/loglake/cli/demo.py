@@ -9,8 +9,10 @@ from typing import Annotated
 import typer
 
 from loglake.cli.app import app, console
+from loglake.cli.demo_posture import posture_half
 from loglake.cli.ingest import print_summary, run_with_progress
 from loglake.cli.output import print_table
+from loglake.demo.assets import write_demo_assets
 from loglake.detect.outputs.base import SEVERITY_RANK
 from loglake.ingest.pipeline import IngestOptions
 from loglake.query import engine
@@ -67,6 +69,7 @@ def demo_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the raw logs and the lake.")] = Path("demo-out"),
     workers: Annotated[int, typer.Option("--workers", "-w", min=1)] = 2,
     seed: Annotated[int, typer.Option("--seed")] = 7,
+    no_posture: Annotated[bool, typer.Option("--no-posture", help="Skip the posture half (moto_server).")] = False,
 ) -> None:
     """Generate a realistic estate's raw AWS logs (with an attack inside), ingest them, summarise the lake."""
     from loglake.demo import generate_raw_logs
@@ -93,6 +96,7 @@ def demo_command(
         rows,
         title=f"the attack: key {facts['leaked_access_key_id']} used from {facts['attacker_ip']}",
     )
+    write_demo_assets(lake, seed, manifest.start)  # the estate's posture: alerts name and rank the assets they hit
     _detect(out, lake, manifest)
     console.print(
         f'\nexplore: loglake query --lake {lake} "SELECT eventname, count(*) FROM cloudtrail_logs '
@@ -100,6 +104,8 @@ def demo_command(
         f"alerts:  loglake alerts list --lake {lake}   hunt: loglake hunt ip {facts['attacker_ip']} --lake {lake}",
         highlight=False,
     )
+    if not no_posture:
+        posture_half(out, seed)
 
 
 def _detect(out: Path, lake: Path, manifest) -> None:

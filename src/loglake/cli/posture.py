@@ -510,7 +510,9 @@ def cost_command(
         Path | None, typer.Option("--prices", help="A prices JSON overriding the dated built-in one.")
     ] = None,
     fmt: FormatOption = "table",
-    totals_only: Annotated[bool, typer.Option("--totals", help="Only the totals per strategy.")] = False,
+    totals_only: Annotated[
+        bool, typer.Option("--totals", help="Only the totals per strategy (json/csv print the rows without it).")
+    ] = False,
 ) -> None:
     """Monthly cost of today's and the required logging: CloudWatch Logs vs S3 gzip/Parquet + Athena."""
     from loglake.policy import cost
@@ -543,6 +545,8 @@ def cost_command(
                 for r in rows
             ]
         print_rows(_table(shown, ["name"]), fmt, title=None)
+        if fmt != "table":  # one document for programs: the rows (each with its strategies), or --totals alone
+            return
     print_rows(
         _table(cost.totals(rows), ["strategy"]),
         fmt,

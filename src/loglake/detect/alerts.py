@@ -13,8 +13,9 @@ from dataclasses import dataclass, field, replace
 
 import orjson
 
+from loglake.context.lookup import AssetLookup
 from loglake.detect.engine import MAX_REFS, Hit
-from loglake.detect.rule import Rule
+from loglake.detect.rule import Rule, raised
 
 STATUSES = ("open", "acknowledged", "closed")
 
@@ -43,6 +44,12 @@ class Alert:
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     hit_keys: list[str] = field(default_factory=list)
+    # the asset the alert's resource (else IP) names at its first event, from the lake's assets history
+    asset_name: str | None = None
+    asset_type: str | None = None
+    asset_sensitivity: str | None = None
+    asset_reachability: str | None = None
+    asset_level: str | None = None
 
     def to_dict(self) -> dict:
         data = dict(self.__dict__)
@@ -63,8 +70,14 @@ def dedup_value(rule: Rule, hit: Hit) -> tuple:
     return tuple(by_group.get(key, hit.entities.get(key)) for key in rule.dedup_keys)
 
 
-def merge(rule: Rule, hits: list[Hit], existing: list[Alert], now: dt.datetime) -> Merged:
-    """The rule's alerts from all its hits; `existing` are its alerts before this run (ids and statuses kept)."""
+def merge(
+    rule: Rule, hits: list[Hit], existing: list[Alert], now: dt.datetime, assets: AssetLookup | None = None
+) -> Merged:
+    """The rule's alerts from all its hits; `existing` are its alerts before this run (ids and statuses kept).
+
+    With `assets`, each alert names the asset it is about, and is raised a severity step when that asset's
+    sensitivity is one the rule raises on (the id does not depend on it: a raise never makes a second alert).
+    """
     owner = {key: alert for alert in existing for key in alert.hit_keys}
     by_key: dict[tuple, list[Hit]] = {}
     for hit in sorted(hits, key=lambda h: (h.first_seen, h.hit_key)):
@@ -72,7 +85,7 @@ def merge(rule: Rule, hits: list[Hit], existing: list[Alert], now: dt.datetime) 
     alerts = []
     for key, group in by_key.items():
         for episode in _episodes(group, rule.dedup_window):
-            alerts.append(_alert(rule, key, episode, owner, now))
+            alerts.append(_with_asset(_alert(rule, key, episode, owner, now), rule, assets))
     before = {a.alert_id: a for a in existing}
     new = [a for a in alerts if a.alert_id not in before]
     updated = [
@@ -134,6 +147,22 @@ def _alert(rule: Rule, key: tuple, hits: list[Hit], owner: dict[str, Alert], now
         note=kept.note,
         created_at=kept.created_at,
         updated_at=now if changed else kept.updated_at,
+    )
+
+
+def _with_asset(alert: Alert, rule: Rule, assets: AssetLookup | None) -> Alert:
+    found = assets.first([alert.resource, alert.ip], alert.first_seen) if assets else None
+    if found is None:
+        return alert
+    severity = raised(rule.severity) if found.sensitivity in rule.raise_severity_on else rule.severity
+    return replace(
+        alert,
+        severity=severity,
+        asset_name=found.name,
+        asset_type=found.type,
+        asset_sensitivity=found.sensitivity,
+        asset_reachability=found.reachability,
+        asset_level=found.level,
     )
 
 

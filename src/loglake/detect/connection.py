@@ -16,7 +16,10 @@ import duckdb
 import pyarrow as pa
 from pyiceberg.table import Table
 
+from loglake.context import views as context_views
 from loglake.formats import registry
+from loglake.policy.assets import ASSETS
+from loglake.policy.assets import SCHEMA as ASSETS_SCHEMA
 from loglake.query import engine
 
 TimeRange = tuple[dt.datetime, dt.datetime]
@@ -27,27 +30,15 @@ def open_connection(
 ) -> duckdb.DuckDBPyConnection:
     """The lake's tables as views, every format's table present, and the `lake` schema.
 
-    `tables` (Iceberg tables loaded by the caller) become views over their snapshot's data files: a detect
-    run binds each table dozens of times, and binding `iceberg_scan` re-reads every manifest each time
-    (seconds per rule on a table with many commits), while the Parquet footers of a file list are read once
-    and cached. Log tables are append-only, so the file list is the snapshot.
+    `tables` (Iceberg tables loaded by the caller) become views over their snapshot's data files
+    (engine.register_files): a detect run binds each table dozens of times.
     """
     con = engine.connect(lake, threads=threads)
     con.execute("SET parquet_metadata_cache = true")
     for name, table in (tables or {}).items():
-        files = snapshot_files(table)
-        if files:
-            listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-            con.execute(
-                f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)'
-            )
+        engine.register_files(con, name, table)
     _complete(con)
     return con
-
-
-def snapshot_files(table: Table) -> list[str]:
-    """The data files of the table's current snapshot (local files as paths): what a scan of it reads."""
-    return [task.file.file_path.removeprefix("file://") for task in table.scan().plan_files()]
 
 
 def memory_connection(tables: dict[str, pa.Table]) -> duckdb.DuckDBPyConnection:
@@ -66,13 +57,15 @@ def replace_rows(con: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table]) ->
         con.execute(f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM "__rows_{name}"')
         con.execute(f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}"')
         con.execute(f'CREATE OR REPLACE TABLE shape."{name}" AS SELECT * FROM main."{name}" LIMIT 0')
+    if ASSETS in tables:
+        context_views.build_index(con)
 
 
 def owned_tables() -> dict[str, pa.Schema]:
-    """Every table loglake writes whose absence just means "nothing yet": the log tables and threat intel."""
+    """Every table loglake writes whose absence just means "nothing yet": the log tables, threat intel, assets."""
     from loglake.detect import intel
 
-    return {**registry.tables(), intel.TABLE: intel.SCHEMA}
+    return {**registry.tables(), intel.TABLE: intel.SCHEMA, ASSETS: ASSETS_SCHEMA}
 
 
 def _complete(con: duckdb.DuckDBPyConnection) -> None:
@@ -81,21 +74,25 @@ def _complete(con: duckdb.DuckDBPyConnection) -> None:
         if name not in present:
             con.register(f"__empty_{name}", schema.empty_table())
             con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "__empty_{name}"')
-    for schema in ("lake", "scoped", "shape"):
+    enriched = context_views.create_views(con, existing_tables(con))
+    for schema in ("lake", "scoped", "shape", "shape_ctx"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for name in existing_tables(con):
         con.execute(f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}"')
         con.execute(f'CREATE OR REPLACE TABLE shape."{name}" AS SELECT * FROM main."{name}" LIMIT 0')
+    for table, view in enriched.items():  # a `context: true` rule's plain table names have the asset columns
+        con.execute(f'CREATE OR REPLACE TABLE shape_ctx."{table}" AS SELECT * FROM shape."{view}"')
 
 
 @contextmanager
-def shapes_only(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def shapes_only(con: duckdb.DuckDBPyConnection, context: bool = False) -> Iterator[None]:
     """Resolve table names to empty tables of the same columns: binding a query there reads no lake metadata.
 
     Finding a rule's output columns (and which entity expressions fit them) takes several binds per rule;
-    against the Iceberg views each bind re-reads the table's metadata and manifests.
+    against the Iceberg views each bind re-reads the table's metadata and manifests. With `context`, the
+    plain table names have the enriched views' columns.
     """
-    con.execute("SET search_path = 'shape,main'")
+    con.execute(f"SET search_path = '{'shape_ctx,' if context else ''}shape,main'")
     try:
         yield
     finally:
@@ -113,17 +110,25 @@ def scope_tables(
     ranges: list[TimeRange] | None,
     lookback: dt.timedelta | None = None,
     sources: dict[str, str] | None = None,
+    *,
+    context: bool = False,
 ) -> list[str]:
     """Point the plain table names at the rows whose event time falls in `ranges` (None: all rows).
 
     `sources` names in-memory copies to read instead of the lake (see prefilter). With a `lookback`,
     `lake.<table>` is the history within that distance of the ranges instead of all of it: a rule comparing
     new rows with the hour before them then reads hours, not years. Returns the tables whose history was
-    narrowed (`widen_history` puts them back).
+    narrowed (`widen_history` puts them back). `<table>_ctx` is the enriched view of the same rows; with
+    `context`, so is the plain name.
     """
     for name in tables:
         source = f'"{sources[name]}"' if sources and name in sources else f'main."{name}"'
-        con.execute(f'CREATE OR REPLACE VIEW scoped."{name}" AS SELECT * FROM {source} WHERE {time_predicate(ranges)}')
+        rows = f"SELECT * FROM {source} WHERE {time_predicate(ranges)}"
+        if name in context_views.MATCHES:
+            enriched = context_views.enriched_sql(name, f"({rows})", index=f"main.{context_views.INDEX}")
+            con.execute(f'CREATE OR REPLACE VIEW scoped."{context_views.view_name(name)}" AS {enriched}')
+            rows = enriched if context else rows
+        con.execute(f'CREATE OR REPLACE VIEW scoped."{name}" AS {rows}')
     con.execute("SET search_path = 'scoped,main'")
     if ranges is None or lookback is None:
         return []

@@ -58,10 +58,10 @@ def evaluate(
     if timer:
         timer.start()
     try:
-        with shapes_only(con):
+        with shapes_only(con, rule.context):
             columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}\n) AS q").fetchall()}
             expressions = entity_expressions(con, rule, columns)
-        narrowed = scope_tables(con, rule.tables, ranges, rule.lookback, sources or {})
+        narrowed = scope_tables(con, rule.tables, ranges, rule.lookback, sources or {}, context=rule.context)
         rows = con.execute(hits_sql(rule, columns, expressions)).fetchall()
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]

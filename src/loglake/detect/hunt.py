@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from loglake.context.lookup import with_assets
 from loglake.detect.connection import existing_tables
 from loglake.formats import registry
 from loglake.lake.columns import TIMESTAMP
@@ -38,6 +39,10 @@ TIMELINE_SCHEMA = pa.schema(
         pa.field("action", pa.string()),
         pa.field("lake_file", pa.string()),
         pa.field("lake_row", pa.int64()),
+        # the asset the row's resource (else IP) named then, from the lake's assets history
+        pa.field("asset_name", pa.string()),
+        pa.field("asset_sensitivity", pa.string()),
+        pa.field("asset_reachability", pa.string()),
     ]
 )
 _PROTOCOL = (
@@ -189,7 +194,8 @@ def timeline(
     if not conditions:
         return Timeline(TIMELINE_SCHEMA.empty_table(), truncated=False)
     selects = [_timeline_select(table, condition, window) for table, condition in conditions.items()]
-    sql = " UNION ALL ".join(selects) + f" ORDER BY lake_time, lake_table, lake_file, lake_row LIMIT {int(limit) + 1}"
+    order = "lake_time, lake_table, lake_file, lake_row"
+    sql = with_assets(" UNION ALL ".join(selects) + f" ORDER BY {order} LIMIT {int(limit) + 1}", order)
     used = {name: value for name, value in params.items() if f"${name}" in sql}
     rows = con.execute(sql, used).to_arrow_table().cast(TIMELINE_SCHEMA)
     return Timeline(rows.slice(0, limit), truncated=rows.num_rows > limit)

@@ -25,7 +25,7 @@ CANDIDATES = "__candidates_{table}"
 
 def simple_condition(rule: Rule) -> str | None:
     """The rule's WHERE condition when the rule is `SELECT * FROM <its one table> WHERE ...`, else None."""
-    if len(rule.tables) != 1:
+    if len(rule.tables) != 1 or rule.context:  # a context rule's condition is on the enriched rows
         return None
     try:
         tree = sqlglot.parse_one(rule.query, read="duckdb")

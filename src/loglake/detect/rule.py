@@ -76,7 +76,9 @@ class Rule:
     path: Path | None = None
     references: tuple[str, ...] = ()
     falsepositives: tuple[str, ...] = ()
-    context: bool = False
+    context: bool = False  # the plain table names are the enriched `<table>_ctx` rows (asset columns added)
+    # An alert on an asset of one of these sensitivities is raised one severity step.
+    raise_severity_on: tuple[str, ...] = ("restricted",)
     # How far before and after the evaluated rows the query reads `lake.<table>` (its history); None: all of it.
     lookback: dt.timedelta | None = None
 
@@ -185,6 +187,7 @@ def rule_from_dict(data: dict[str, Any], *, path: Path | None = None, source: st
         references=_strings(data.get("references", []), f"{where}: references"),
         falsepositives=_strings(data.get("falsepositives", []), f"{where}: falsepositives"),
         context=bool(data.get("context", False)),
+        raise_severity_on=_raise_severity_on(data.get("context"), where),
         lookback=parse_duration(data["lookback"], f"{where}: lookback") if data.get("lookback") else None,
     )
 
@@ -195,6 +198,21 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
         raise RuleError(f"{where} must be a list of strings")
     return tuple(str(v) for v in value)
+
+
+def _raise_severity_on(context: Any, where: str) -> tuple[str, ...]:
+    """`context: {raise_severity_on: [...]}` (a list, possibly empty); otherwise restricted assets raise."""
+    if not isinstance(context, dict):
+        return ("restricted",)
+    extra = sorted(set(context) - {"raise_severity_on"})
+    if extra:
+        raise RuleError(f"{where}: unknown context key {extra[0]!r}; use raise_severity_on (a list of sensitivities)")
+    return _strings(context.get("raise_severity_on", ["restricted"]), f"{where}: context raise_severity_on")
+
+
+def raised(severity: str) -> str:
+    """One step up the severity scale (critical stays critical)."""
+    return SEVERITIES[min(SEVERITIES.index(severity) + 1, len(SEVERITIES) - 1)]
 
 
 def _threshold(value: Any, where: str) -> Threshold | None:

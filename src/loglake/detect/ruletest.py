@@ -1,8 +1,8 @@
 """Run a rule's inline tests: its events go through the real parsers, then through the engine and alert merge.
 
 A test's records are native log records: dicts for the JSON formats (CloudTrail, WAF, Route 53, ...), text
-lines for the line formats (VPC Flow Logs, ALB, S3 access ...). A table no format writes (threat intel) takes
-its records as rows.
+lines for the line formats (VPC Flow Logs, ALB, S3 access ...). A table no format writes (threat intel, the
+assets a `context` rule looks at) takes its records as rows.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from loglake.detect.connection import memory_connection, owned_tables, replace_r
 from loglake.detect.rule import Rule, RuleTest
 from loglake.formats import registry
 from loglake.formats.base import ObjectInfo
+from loglake.policy.assets import ASSETS
+from loglake.policy.assets import SCHEMA as ASSETS_SCHEMA
 
 TEST_TIME = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 
@@ -69,7 +71,7 @@ def rows_of(table: str, records: list[Any]) -> pa.Table:
     """Records parsed by the table's format, as the lake would hold them; rejects are an error here."""
     module = registry.for_table(table)
     if module is None:
-        return pa.Table.from_pylist(records)
+        return pa.Table.from_pylist(records, ASSETS_SCHEMA if table == ASSETS else None)
     body = b"\n".join(r.encode() if isinstance(r, str) else orjson.dumps(r) for r in records)
     parsed = module.parse(body + b"\n", ObjectInfo(uri=f"test://{table}", ingested_at=TEST_TIME))
     own = [r for r in parsed.results() if r.table == table]

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 from pyiceberg.table import Table
 
+from loglake.context.lookup import AssetLookup
 from loglake.detect import alerts as alert_merge
 from loglake.detect import engine
 from loglake.detect.alerts import Alert
@@ -170,7 +171,7 @@ def evaluate_rule(  # noqa: PLR0917
     except engine.RuleRunError as error:
         return RuleRun(rule.id, "error", error=str(error))
     kept = [h for h in store.hits_of(rule.id) if not _inside(h.bucket, plan.ranges)]
-    merged = alert_merge.merge(rule, kept + hits, store.alerts_of(rule.id), now)
+    merged = alert_merge.merge(rule, kept + hits, store.alerts_of(rule.id), now, AssetLookup(con))
     store.replace(rule.id, kept + hits, merged.alerts)
     result.new.extend(merged.new)
     result.updated.extend(merged.updated)

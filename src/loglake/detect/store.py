@@ -32,6 +32,7 @@ REF = pa.struct(
         pa.field("event_id", pa.string()),
     ]
 )
+ASSET_FIELDS = ("asset_name", "asset_type", "asset_sensitivity", "asset_reachability", "asset_level")
 _ENTITY_FIELDS = [pa.field(name, pa.string()) for name in ("principal", "ip", "resource", "account")]
 ALERTS_SCHEMA = pa.schema(
     [
@@ -54,6 +55,7 @@ ALERTS_SCHEMA = pa.schema(
         pa.field("created_at", TIMESTAMP),
         pa.field("updated_at", TIMESTAMP),
         pa.field("hit_keys", pa.list_(pa.string())),
+        *(pa.field(name, pa.string()) for name in ASSET_FIELDS),
     ]
 )
 HITS_SCHEMA = pa.schema(

@@ -14,6 +14,7 @@ from loglake.inventory.aws import DEFAULT_REGION, Aws, describe_error, fatal_for
 from loglake.inventory.collectors import BY_SERVICE, COLLECTORS
 from loglake.inventory.collectors import s3 as s3_collector
 from loglake.inventory.collectors.base import Ctx
+from loglake.inventory.interfaces import attach_interfaces
 from loglake.inventory.snapshot import Inventory, InventoryError
 
 Progress = Callable[[str], None]
@@ -122,6 +123,7 @@ def run_inventory(
                 progress(job.label)
     for job in jobs:  # a stable order whatever finished first
         inventory.resources.extend(results.get(job, []))
+    attach_interfaces(inventory.resources)
     if services is None or "s3" in services:
         settings = s3_collector.account_settings(Ctx(shared, account, partition, regions[0]))
         error = settings.pop("s3_public_access_block_error", None)

@@ -47,6 +47,7 @@ SCHEMA = pa.schema(
         pa.field("snapshot_at", TIMESTAMP),
         pa.field("valid_from", TIMESTAMP),
         pa.field("valid_to", TIMESTAMP),
+        pa.field("vpc_id", pa.string()),  # the VPC a resource sits in: flows it sends or receives are its VPC's
     ]
 )
 # Columns that do not describe the resource: a difference in them alone is not a new version.
@@ -78,10 +79,19 @@ def identifiers(res: dict[str, Any]) -> list[str]:
         found += [config.get("vpc_id"), *(s.get("id") for s in config.get("subnets") or [])]
     elif res["type"] in (t.ELBV2, t.CLB):
         found.append(config.get("dns_name"))
+        if ":loadbalancer/" in res["arn"]:  # access logs name an ALB/NLB as `app/<name>/<id>`, `net/...`
+            found.append(res["arn"].split(":loadbalancer/", 1)[1])
     elif res["type"] == t.CLOUDFRONT:
         found += [config.get("id"), config.get("domain_name"), *(config.get("aliases") or [])]
     elif res["type"] in (t.APIGW_STAGE, t.APIGWV2_STAGE):
         found.append(config.get("api_id"))
+        if config.get("api_id") and config.get("stage"):  # access logs carry apiId and stage
+            found.append(f"{config['api_id']}/{config['stage']}")
+    elif res["type"] == t.ACCOUNT:
+        found.append(res.get("account"))
+    # interfaces a resource owns besides an instance's own (load balancer nodes, RDS, Lambda ENIs), where known
+    for interface in config.get("interfaces") or []:
+        found += [interface.get("id"), interface.get("private_ip"), interface.get("public_ip")]
     return sorted({value for value in found if value})
 
 
@@ -110,6 +120,7 @@ def _row(
         "name": res["name"],
         "account": res.get("account"),
         "region": res.get("region"),
+        "vpc_id": res.get("vpc_id"),
         "tags": sorted((res.get("tags") or {}).items()),
         "sensitivity": found.sensitivity if found else None,
         "reachability": found.reachability if found else None,
@@ -154,7 +165,10 @@ def merge_history(
 
 def _content(row: dict[str, Any]) -> tuple:
     # Iceberg hands a map back as a list of pairs; compare as sorted pairs whatever the side.
-    return tuple(sorted(value) if name == "tags" else value for name, value in row.items() if name not in TIME_COLUMNS)
+    # by column name: a row read back from Iceberg and a fresh one may list their columns in another order
+    return tuple(
+        sorted(value) if name == "tags" else value for name, value in sorted(row.items()) if name not in TIME_COLUMNS
+    )
 
 
 def snapshot_time(inventory: Inventory) -> dt.datetime:

@@ -2,8 +2,9 @@
 strategies the article compares -- CloudWatch Logs (ingest + storage + Insights scans), S3 gzip JSON + Athena,
 S3 Parquet + Athena -- today and as required. Prices and assumptions come from a dated data file (prices.json).
 
-Volumes: a per-check default (prices.json `volumes_gb_month`), or, with a lake, the lake's own bytes for that
-source spread over the resources that log to it today.
+Volumes: a per-check default (prices.json `volumes_gb_month`), or, with a lake that holds the source's table, the
+table's bytes a month spread over the resources that log to it today (REJECT-only flow logs: the lake's share of
+rejected flows of that). Each row says which it used (`volume_from`).
 """
 
 from __future__ import annotations
@@ -14,22 +15,23 @@ from pathlib import Path
 from typing import Any
 
 from loglake.classify.classifier import classify_inventory
-from loglake.inventory.snapshot import Inventory
+from loglake.inventory.snapshot import CLB, Inventory
 from loglake.policy.audit import SERVICE_OF, build_context
 from loglake.policy.checks import CHECKS, PASS
+from loglake.policy.checks.vpc import records_all_traffic
 from loglake.policy.config import LEVELS, Policy, PolicyError
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 STRATEGIES = ("cloudwatch", "s3_gzip_athena", "s3_parquet_athena")
-LAKE_TABLES = {
+LAKE_TABLES = {  # check -> the lake table its logs land in (access logs: by load balancer kind, see lake_table)
     "vpc.flow_logs.all": "vpc_flow_logs",
     "vpc.flow_logs.reject": "vpc_flow_logs",
-    "elb.access_logs": "alb_access_logs",
     "alb.connection_logs": "alb_connection_logs",
     "cloudfront.logging": "cloudfront_logs",
     "s3.server_access_logging": "s3_access_logs",
     "apigw.access_logging": "apigateway_logs",
 }
+ACCESS_LOG_TABLES = {"application": "alb_access_logs", "network": "nlb_tls_logs", "classic": "elb_logs"}
 
 
 def load_prices(path: Path | None = None) -> dict[str, Any]:
@@ -99,7 +101,7 @@ def monthly(check_id: str, gb: float, prices: dict[str, Any]) -> dict[str, float
 
 
 def estimate(
-    inventory: Inventory, policy: Policy, prices: dict[str, Any], lake_volumes: dict[str, float] | None = None
+    inventory: Inventory, policy: Policy, prices: dict[str, Any], lake_volumes: dict[str, LakeVolume] | None = None
 ) -> list[dict[str, Any]]:
     """One row per (resource, logging source) that is on today or required: GB/month and $/month per strategy."""
     classes = classify_inventory(inventory, policy)
@@ -133,8 +135,9 @@ def estimate(
                 "required": need is not None,
             }
             for label, variant in (("today", today), ("required", need)):
-                gb = _volume(variant, prices, lake_volumes) if variant else 0.0
+                gb, source = _volume(variant, res, prices, lake_volumes) if variant else (0.0, "")
                 row[f"gb_{label}"] = round(gb, 3)
+                row["volume_from"] = row.get("volume_from") or source
                 for strategy, dollars in (
                     monthly(check_id, gb, prices) if gb else dict.fromkeys(STRATEGIES, 0.0)
                 ).items():
@@ -157,11 +160,28 @@ def _today_variant(check_id: str, res: dict[str, Any], ctx) -> Variant | None:
     return None
 
 
-def _volume(variant: Variant, prices: dict[str, Any], lake_volumes: dict[str, float] | None) -> float:
-    if lake_volumes and variant.check_id in lake_volumes:
-        return lake_volumes[variant.check_id]
+def lake_table(check_id: str, res: dict[str, Any]) -> str | None:
+    """The lake table a resource's logs of this check land in."""
+    if check_id == "elb.access_logs":
+        return ACCESS_LOG_TABLES["classic" if res["type"] == CLB else res["config"].get("lb_type") or "application"]
+    return LAKE_TABLES.get(check_id)
+
+
+def _volume(
+    variant: Variant, res: dict[str, Any], prices: dict[str, Any], lake: dict[str, LakeVolume] | None
+) -> tuple[float, str]:
+    """GB a month of this resource's logs and where the figure comes from: `lake:<table>` or `default`."""
+    if variant.check_id == "vpc.flow_logs.reject" and records_all_traffic(res):
+        variant = Variant("vpc.flow_logs.all", "vpc.flow_logs.all")  # what it logs (and pays for) is all traffic
+    table = lake_table(variant.check_id, res)
+    measured = (lake or {}).get(table or "")
+    if measured is not None:
+        gb = measured.gb_month / max(1, measured.resources)
+        if variant.check_id == "vpc.flow_logs.reject":
+            gb *= measured.reject_share
+        return gb, f"lake:{table}"
     volumes = prices["volumes_gb_month"]
-    return float(volumes.get(variant.key, volumes.get(variant.check_id, 0.0)))
+    return float(volumes.get(variant.key, volumes.get(variant.check_id, 0.0))), "default"
 
 
 def totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -180,43 +200,67 @@ def totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def lake_volumes(lake: Path, inventory: Inventory, policy: Policy) -> dict[str, float]:
-    """GB/month per logging source measured in the lake (its Parquet bytes scaled back to raw), per resource that
-    logs it today. Sources the lake does not hold keep their defaults."""
+@dataclass(frozen=True)
+class LakeVolume:
+    """One lake table's logs: raw GB a month, and how many resources in the inventory deliver them today."""
+
+    table: str
+    gb_month: float
+    resources: int
+    reject_share: float = 1.0  # flow logs: the share of flows that were rejected
+
+
+def lake_volumes(lake: Path, inventory: Inventory, policy: Policy) -> dict[str, LakeVolume]:
+    """By lake table: its Parquet bytes scaled back to raw GB a month over the days it covers, and the resources
+    that log to it today. Tables the lake does not hold (or holds empty) are left out: their sources keep defaults."""
     from loglake.lake import catalog as lake_catalog
+    from loglake.query import engine
 
     catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
-    present = set(lake_catalog.table_names(catalog))
+    wanted = (set(LAKE_TABLES.values()) | set(ACCESS_LOG_TABLES.values())) & set(lake_catalog.table_names(catalog))
+    if not wanted:
+        return {}
     prices = load_prices()
-    measured: dict[str, float] = {}
-    classes = classify_inventory(inventory, policy)
-    ctx = build_context(inventory, policy, classes)
-    for check_id, table_name in LAKE_TABLES.items():
-        if table_name not in present:
-            continue
-        table = lake_catalog.load_table(catalog, table_name)
-        snapshot = table.current_snapshot()
+    loggers = _loggers_by_table(inventory, policy)
+    con = engine.connect(lake)
+    volumes = {}
+    for table_name in sorted(wanted):
+        snapshot = lake_catalog.load_table(catalog, table_name).current_snapshot()
         summary = snapshot.summary.additional_properties if snapshot and snapshot.summary else {}
         stored = int(summary.get("total-files-size", 0))
         if not stored:
             continue
-        days = _days_covered(table) or 30
-        raw_gb_month = stored / prices["assumptions"]["parquet_ratio"] / 1024**3 * 30 / days
-        loggers = [
-            r
-            for r in inventory.resources
-            if CHECKS[check_id].applies(r) and CHECKS[check_id].evaluate(r, ctx, {}).status == PASS
-        ]
-        measured[check_id] = raw_gb_month / max(1, len(loggers))
-    return measured
+        days = _days_covered(con, table_name)
+        volumes[table_name] = LakeVolume(
+            table=table_name,
+            gb_month=stored / prices["assumptions"]["parquet_ratio"] / 1024**3 * 30 / days,
+            resources=len(loggers.get(table_name, ())),
+            reject_share=_reject_share(con) if table_name == "vpc_flow_logs" else 1.0,
+        )
+    return volumes
 
 
-def _days_covered(table) -> float | None:
-    try:
-        import pyarrow.compute as pc
+def _loggers_by_table(inventory: Inventory, policy: Policy) -> dict[str, set[str]]:
+    """Lake table -> ARNs of the resources whose settings deliver to it today (any check of that table passes)."""
+    ctx = build_context(inventory, policy, classify_inventory(inventory, policy))
+    found: dict[str, set[str]] = {}
+    checks = [*LAKE_TABLES, "elb.access_logs"]
+    for res in inventory.resources:
+        for check_id in checks:
+            check = CHECKS[check_id]
+            if check.applies(res) and _today_variant(check_id, res, ctx) is not None:
+                found.setdefault(lake_table(check_id, res) or "", set()).add(res["arn"])
+    return found
 
-        times = table.scan(selected_fields=("lake_time",)).to_arrow()["lake_time"]
-        low, high = pc.min(times).as_py(), pc.max(times).as_py()
-        return max(1.0, (high - low).total_seconds() / 86400) if low and high else None
-    except Exception:
-        return None
+
+def _days_covered(con, table_name: str) -> float:
+    """Days between the table's first and last event (at least one): DuckDB answers from Parquet statistics."""
+    low, high = con.execute(f'SELECT min(lake_time), max(lake_time) FROM "{table_name}"').fetchone()
+    return max(1.0, (high - low).total_seconds() / 86400) if low and high else 1.0
+
+
+def _reject_share(con) -> float:
+    total, rejected = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE action = 'REJECT') FROM vpc_flow_logs"
+    ).fetchone()
+    return rejected / total if total else 1.0

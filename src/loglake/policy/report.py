@@ -53,11 +53,11 @@ def sarif(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "level": SARIF_LEVEL.get(r["severity"], "warning"),
             "kind": "fail" if r["status"] == FAIL else "review",
             "message": {"text": f"{r['name']}: {r['evidence']}"},
-            "locations": [
-                {"logicalLocations": [{"fullyQualifiedName": r["resource_arn"], "name": r["name"], "kind": "resource"}]}
-            ],
+            "locations": [_location(r)],
             "partialFingerprints": {"resourceCheck": _fingerprint(r)},
-            "properties": {k: r[k] for k in ("resource_type", "region", "sensitivity", "reachability", "level")},
+            "properties": {
+                k: r[k] for k in ("resource_type", "region", "sensitivity", "reachability", "level", "fix") if k in r
+            },
         }
         for r in rows
         if r["status"] in (FAIL, MANUAL)
@@ -72,6 +72,21 @@ def sarif(rows: list[dict[str, Any]]) -> dict[str, Any]:
             }
         ],
     }
+
+
+def _location(row: dict[str, Any]) -> dict[str, Any]:
+    """The resource, and where it is written when the row comes from code (`loglake iac check`)."""
+    location: dict[str, Any] = {
+        "logicalLocations": [
+            {"fullyQualifiedName": row.get("address") or row["resource_arn"], "name": row["name"], "kind": "resource"}
+        ]
+    }
+    if row.get("file"):
+        location["physicalLocation"] = {
+            "artifactLocation": {"uri": row["file"]},
+            "region": {"startLine": int(row.get("line") or 1)},
+        }
+    return location
 
 
 def asff(rows: list[dict[str, Any]], inventory: Inventory) -> list[dict[str, Any]]:
@@ -167,4 +182,5 @@ def ocsf(rows: list[dict[str, Any]], inventory: Inventory) -> list[dict[str, Any
 
 
 def _fingerprint(row: dict[str, Any]) -> str:
-    return hashlib.sha256(f"{row['resource_arn']}|{row['check_id']}".encode()).hexdigest()[:32]
+    where = f"|{row['file']}" if row.get("file") else ""  # code: the same address may be in two stacks
+    return hashlib.sha256(f"{row['resource_arn']}|{row['check_id']}{where}".encode()).hexdigest()[:32]

@@ -13,6 +13,7 @@ import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.table import Table
 
+from loglake.context import views as context_views
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
 
@@ -61,6 +62,7 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     for module in modules:
         for view, sql in getattr(module, "VIEWS", {}).items():
             con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {sql}')
+    context_views.create_views(con, set(tables))
     if dialect in ("athena", "trino"):
         _athena_views(con, modules)
     return con
@@ -96,6 +98,28 @@ def register_table(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> N
         return
     location = table.metadata_location.replace("'", "''")
     con.execute(f"CREATE OR REPLACE VIEW \"{name}\" AS SELECT * FROM iceberg_scan('{location}')")
+
+
+def register_files(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> bool:
+    """Make `name` a view over the Parquet files of the table's current snapshot; False if it has none.
+
+    For connections that bind the same tables many times (detection rules, dashboard panels): binding
+    `iceberg_scan` re-reads every manifest each time (seconds on a table with many commits), while a file
+    list is planned once here and, with `parquet_metadata_cache`, each file's footer is read once. Log
+    tables are append-only, so the file list is the snapshot; lake_time filters still skip row groups by
+    their min/max statistics.
+    """
+    files = snapshot_files(table)
+    if not files:
+        return False
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    con.execute(f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)')
+    return True
+
+
+def snapshot_files(table: Table) -> list[str]:
+    """The data files of the table's current snapshot (local files as paths): what a scan of it reads."""
+    return [task.file.file_path.removeprefix("file://") for task in table.scan().plan_files()]
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str) -> Result:

@@ -1,7 +1,7 @@
 """`loglake spark query`: the lake's tables as Spark temp views, and SQL translated to Spark SQL run over them.
 
 Spark reads no Iceberg metadata here (the Iceberg Spark runtime is a JVM package loglake cannot ship): each
-table's view is its current snapshot's Parquet data files, the file list the DuckDB detect connection reads.
+table's view is its current snapshot's Parquet data files, the file list DuckDB's rule and panel views read.
 Log tables are append-only, so that list is the snapshot. Every table loglake owns is present, empty when the
 lake lacks it, so queries and rules over a young lake run.
 """
@@ -13,11 +13,11 @@ from pathlib import Path
 import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 
-from loglake.detect.connection import owned_tables, snapshot_files
+from loglake.detect.connection import owned_tables
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
 from loglake.query import dialects
-from loglake.query.engine import QueryError
+from loglake.query.engine import QueryError, snapshot_files
 from loglake.spark.session import session
 
 

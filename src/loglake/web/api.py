@@ -59,7 +59,11 @@ GET  /api/hunt?kind=ip|principal|key&value=...&since&until&limit=1000 (1..10000)
      {"rows": [{lake_time, lake_table, principal, ip, resource, account, action, lake_file, lake_row}],
       "truncated": bool}        400 for a value that is not an IP / access key id, or a bad kind.
 GET  /api/assets            {"available": bool, "rows": [{...}]}   current rows of the `assets` table if any
-GET  /openapi.json, /docs   FastAPI's schema and docs.
+GET  /openapi.json          FastAPI's schema of this API. (No /docs or /redoc: FastAPI's pages load their
+                            scripts from a CDN, so they would be blank offline and break the page's policy.)
+
+Every answer carries a Content-Security-Policy (CONTENT_SECURITY_POLICY): scripts, styles, images and
+fetches from this server only, no inline scripts, no framing.
 
 Values in "rows": JSON-native; timestamps ISO strings, structs objects, lists arrays, bytes text.
 """
@@ -97,6 +101,21 @@ from loglake.web.jsonout import JSON, table_rows
 from loglake.web.readonly import DEFAULT_TIMEOUT, ReadOnlyLake, WebQueryError, catalog_state, deadline, run_select
 
 STATIC = Path(__file__).parent / "static"
+# The page is same-origin files only: no inline script, no eval, no other host to load from or send to. Style
+# attributes (not <style> elements) are allowed: ECharts writes its tooltips as HTML with style="..." in it.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 QUERY_LIMIT = 1000
 MAX_QUERY_LIMIT = 10_000
 DOWNLOAD_LIMIT = 1_000_000
@@ -155,7 +174,8 @@ def create_app(
         history=QueryHistory(lake / "web" / "history.jsonl"),
         static=static,
     )
-    app = FastAPI(title="loglake", version=__version__, default_response_class=JSON)
+    # FastAPI's /docs and /redoc pages load their scripts from a CDN: blank offline and against the policy
+    app = FastAPI(title="loglake", version=__version__, default_response_class=JSON, docs_url=None, redoc_url=None)
     _middleware(app, server)
     _error_handlers(app)
     _page_routes(app, server)
@@ -179,6 +199,7 @@ def _middleware(app: FastAPI, server: Server) -> None:
     async def guard(request: Request, call_next):
         refused = auth.check(request, server.token)
         response = refused or await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")  # no clickjacking the alert status buttons
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -258,7 +279,9 @@ def _page_routes(app: FastAPI, server: Server) -> None:
     def page() -> Response:
         index = server.static / "index.html"
         if not index.is_file():
-            return HTMLResponse("<p>loglake: the page is not built; the API is at <a href='/docs'>/docs</a>.</p>")
+            return HTMLResponse(
+                "<p>loglake: the page is not built; its schema is at <a href='/openapi.json'>/openapi.json</a>.</p>"
+            )
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
 

@@ -12,8 +12,10 @@ Two independent guards:
    `/etc/passwd`, write a file or load an extension. A timer interrupts a query that runs too long.
 
 The connection is built once (building it loads every table's metadata: seconds on a big lake) and shared:
-each request takes a cursor. When the catalog changes (an ingest, a detect run, an alert status change), the
-views of the changed tables are re-pointed at their new snapshots before the next cursor is handed out.
+each request takes a cursor. Log tables are views over their snapshot's Parquet files (footers cached), so a
+dashboard's panels do not each re-read the Iceberg manifests. When the catalog changes (an ingest, a detect
+run, an alert status change), the views of the changed tables are re-pointed at their new snapshots before
+the next cursor is handed out.
 """
 
 from __future__ import annotations
@@ -31,10 +33,14 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 import sqlglot
+from pyiceberg.table import Table
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from loglake.context import views as context_views
+from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
+from loglake.policy.assets import ASSETS
 from loglake.query import engine
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its "falling back to Command" warnings are our refusals
@@ -151,7 +157,11 @@ class ReadOnlyLake:
 
     def _build(self, state: dict[str, str | None]) -> None:
         con = engine.connect(self.lake)
-        self.tables = _iceberg_views(con) & set(state)
+        con.execute("SET parquet_metadata_cache = true")
+        catalog = lake_catalog.open_catalog(self.location)
+        for name in set(state) & set(registry.tables()):
+            _point_view(con, name, lake_catalog.load_table(catalog, name))
+        self.tables = _lake_views(con) & set(state)
         for name in set(state) - self.tables:
             _materialise_empty(con, name)
         lock_down(con, self.location, state)
@@ -166,14 +176,27 @@ class ReadOnlyLake:
             table = lake_catalog.load_table(lake_catalog.open_catalog(self.location), name)
             if table.current_snapshot() is None:
                 return False  # iceberg_scan cannot read a table without a snapshot: rebuild (and materialise it)
-            engine.register_table(self._con, name, table)  # a view over iceberg_scan: allowed, in the lake
+            _point_view(self._con, name, table)  # files in the lake: allowed
             self.tables.add(name)
+        if ASSETS in changed:  # the identifier index is built from the assets, not a view over them
+            context_views.build_index(self._con)
         return True
 
 
-def _iceberg_views(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _point_view(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> None:
+    """A log table reads its snapshot's file list (every panel binds it; iceberg_scan would re-read every
+    manifest each time); other tables (alerts, whose status changes rewrite files) stay on iceberg_scan."""
+    if table.current_snapshot() is None:
+        return
+    if name not in registry.tables() or not engine.register_files(con, name, table):
+        engine.register_table(con, name, table)
+
+
+def _lake_views(con: duckdb.DuckDBPyConnection) -> set[str]:
     # engine.connect backs a table without a snapshot by an empty registered Arrow table instead
-    rows = con.execute("SELECT view_name FROM duckdb_views() WHERE sql LIKE '%iceberg_scan(%'").fetchall()
+    rows = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE sql LIKE '%iceberg_scan(%' OR sql LIKE '%read_parquet(%'"
+    ).fetchall()
     return {row[0] for row in rows}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from loglake.inventory.collectors.base import Ctx, paginate
+from loglake.inventory.interfaces import OWNED, owned_interface
 from loglake.inventory.snapshot import INSTANCE, VPC, resource, tag_list_to_dict
 
 SERVICE = "vpc"
@@ -21,6 +22,7 @@ def collect(ctx: Ctx) -> list[dict[str, Any]]:
     gateways = paginate(ec2, "describe_internet_gateways", "InternetGateways")
     flow_logs = paginate(ec2, "describe_flow_logs", "FlowLogs")
     reservations = paginate(ec2, "describe_instances", "Reservations")
+    interfaces = paginate(ec2, "describe_network_interfaces", "NetworkInterfaces")
 
     attached = {a["VpcId"] for g in gateways for a in g.get("Attachments", []) if a.get("VpcId")}
     found = []
@@ -53,6 +55,8 @@ def collect(ctx: Ctx) -> list[dict[str, Any]]:
                     ],
                     "security_groups": [_group(g) for g in groups if g.get("VpcId") == vpc_id],
                     "flow_logs": [_flow_log(f) for f in flow_logs if f.get("ResourceId") == vpc_id],
+                    # load balancer and Lambda interfaces, moved to their owners by inventory.interfaces
+                    OWNED: [o for i in interfaces if i.get("VpcId") == vpc_id and (o := owned_interface(i))],
                 },
             )
         )

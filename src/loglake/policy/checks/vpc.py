@@ -20,6 +20,11 @@ def _active(res: dict[str, Any]) -> list[dict[str, Any]]:
     return [f for f in res["config"].get("flow_logs") or [] if (f.get("status") or "ACTIVE") == "ACTIVE"]
 
 
+def records_all_traffic(res: dict[str, Any]) -> bool:
+    """An active flow log of the VPC records ALL traffic (whatever its format)."""
+    return any(f.get("traffic_type") == "ALL" for f in _active(res))
+
+
 def missing_fields(log_format: str | None) -> list[str]:
     return [f for f in REQUIRED_FIELDS if f"${{{f}}}" not in (log_format or "")]
 

@@ -34,3 +34,13 @@ def write_terraform(actions: list[Action], folder: Path) -> list[Path]:
         patch.write_text(PATCH_HEADER + "\n".join(patches))
         written.append(patch)
     return written
+
+
+def terraform_by_finding(actions: list[Action]) -> dict[tuple[str, str], str]:
+    """(check_id, resource ARN) -> the Terraform that fixes it: the text `write_terraform` writes for it."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for action in actions:
+        for fix in action.fixes:
+            if action.terraform and action.terraform not in found.setdefault(fix, []):
+                found[fix].append(action.terraform)
+    return {fix: "\n".join(texts) for fix, texts in found.items() if texts}

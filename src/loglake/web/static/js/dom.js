@@ -70,3 +70,15 @@ export function richText(text) {
     .split("`")
     .map((part, index) => (index % 2 ? h("code", {}, part) : part));
 }
+
+// The asset a row or alert is about, with its classification: "prod-int-payments-data restricted · internal".
+export function assetLabel(name, sensitivity, reachability) {
+  if (!name) return "";
+  const classification = [sensitivity, reachability].filter(Boolean).join(" · ");
+  return h(
+    "span",
+    { class: "asset" },
+    name,
+    classification ? h("span", { class: `classification sensitivity-${sensitivity || "none"}` }, classification) : "",
+  );
+}

@@ -2,7 +2,7 @@
 // closed with a note), saved on the server.
 import { get, post } from "../api.js";
 import { SEVERITIES, severityBadge } from "../charts.js";
-import { card, errorBox, field, h, replace, richText, select } from "../dom.js";
+import { assetLabel, card, errorBox, field, h, replace, richText, select } from "../dom.js";
 import { basename, formatNumber, formatTime, plural } from "../format.js";
 import { currentRoute, describeRange, href, updateParams } from "../state.js";
 import { keyValueTable, pagedTable } from "../table.js";
@@ -61,6 +61,8 @@ function matches(alert, { status, severity, rule, q }) {
     alert.principal,
     alert.ip,
     alert.resource,
+    alert.asset_name,
+    alert.asset_sensitivity,
     alert.account,
     alert.note,
     ...(alert.attack || []),
@@ -124,6 +126,7 @@ function listColumns() {
       render: (value, alert) => h("a", { href: href("alerts", [alert.alert_id]), title: value }, value),
     },
     { name: "entity", label: "principal · ip · resource", className: "clip-m", render: (_, alert) => entity(alert) },
+    { name: "asset_name", label: "asset", render: (_, alert) => alertAsset(alert) },
     { name: "count", type: "BIGINT" },
     { name: "first_seen", label: "first seen", type: "TIMESTAMP" },
     { name: "last_seen", label: "last seen", type: "TIMESTAMP" },
@@ -133,6 +136,10 @@ function listColumns() {
 
 function entity(alert) {
   return [alert.principal, alert.ip, alert.resource].filter(Boolean).join(" · ");
+}
+
+function alertAsset(alert) {
+  return assetLabel(alert.asset_name, alert.asset_sensitivity, alert.asset_reachability);
 }
 
 function statusBadge(status) {
@@ -177,6 +184,7 @@ function facts(alert) {
     ["Principal", huntLink(alert.principal, "principal")],
     ["IP", huntLink(alert.ip, "ip")],
     ["Resource", alert.resource],
+    ["Asset", alertAsset(alert)],
     ["Account", alert.account],
     ["ATT&CK", (alert.attack || []).map((technique) => h("span", { class: "tag" }, technique))],
     ["Tags", (alert.tags || []).map((tag) => h("span", { class: "tag" }, tag))],

@@ -1,7 +1,7 @@
 // Hunt: everything an IP, a principal or an access key did across every log table, as a timeline.
 import { get } from "../api.js";
 import { barChart, chartBox } from "../charts.js";
-import { card, field, h, select } from "../dom.js";
+import { assetLabel, card, field, h, select } from "../dom.js";
 import { basename, formatNumber, plural } from "../format.js";
 import { describeRange, updateParams } from "../state.js";
 import { pagedTable } from "../table.js";
@@ -146,6 +146,11 @@ function timelineTable(rows) {
       { name: "principal" },
       { name: "ip" },
       { name: "resource" },
+      {
+        name: "asset_name",
+        label: "asset",
+        render: (name, row) => assetLabel(name, row.asset_sensitivity, row.asset_reachability),
+      },
       { name: "account" },
       {
         name: "lake_file",

@@ -1,0 +1,91 @@
+"""Enriched flow-log queries (`vpc_flow_logs_ctx`, every row joined to its asset at its time) against the same
+queries on the plain table, both measured in this run.
+
+    python bench/context.py [--flows 10_000_000] [--days 14] [--keep DIR]
+
+The lake is built by bench/detect.py's builder (the demo estate's flow logs, one generated day ingested by
+loglake, then day-shifted copies up to `--flows` records); the demo estate's posture is written to its
+`assets` table by the demo's own writer, so flows carry real-shaped identifiers that match assets.
+
+Prints each query's best-of-3 time on both sides and the ratio (target: enriched within 2x), as wall-clock
+time and as CPU time of the process (DuckDB's threads included): on a machine shared with other work the
+CPU time is the steadier figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from detect import build_seed, grow  # bench/detect.py: one lake builder for the benches
+
+from loglake.demo.assets import write_demo_assets
+from loglake.lake import catalog as lake_catalog
+from loglake.query import engine
+
+# (what is asked, the query without context, the same question with it); {t} is the table or view
+QUERIES = [
+    (
+        "bytes per destination port (the same SQL on both)",
+        "SELECT dstport, count(*), sum(bytes) FROM {t} WHERE action = 'ACCEPT' GROUP BY dstport ORDER BY 3 DESC",
+        "SELECT dstport, count(*), sum(bytes) FROM {t} WHERE action = 'ACCEPT' GROUP BY dstport ORDER BY 3 DESC",
+    ),
+    (
+        "top talkers: per address vs per asset and its classification",
+        "SELECT dstaddr, count(*), sum(bytes) FROM {t} WHERE action = 'ACCEPT' "
+        "GROUP BY dstaddr ORDER BY 3 DESC LIMIT 10",
+        "SELECT asset_name, any_value(sensitivity), count(*), sum(bytes) FROM {t} WHERE action = 'ACCEPT' "
+        "GROUP BY asset_name ORDER BY 4 DESC LIMIT 10",
+    ),
+    (
+        "internet to not internet-reachable assets",
+        "SELECT count(*) FROM {t} WHERE action = 'ACCEPT' AND NOT regexp_matches(srcaddr, '^(10|172|192)\\.') "
+        "AND srcport >= dstport",
+        "SELECT count(*) FROM {t} WHERE action = 'ACCEPT' AND NOT regexp_matches(srcaddr, '^(10|172|192)\\.') "
+        "AND srcport >= dstport AND reachability IN ('internal', 'isolated')",
+    ),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--flows", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--keep", type=Path, help="Build the lake here and keep it (a second run measures it again).")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        lake = (args.keep or Path(tmp)) / "lake"
+        if not (lake / "catalog.db").exists():
+            seed_day = build_seed((args.keep or Path(tmp)) / "raw", lake)
+            catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
+            grow(lake_catalog.load_table(catalog, "vpc_flow_logs"), args.flows, args.days, seed_day)
+            start = lake_catalog.load_table(catalog, "vpc_flow_logs").scan(limit=1).to_arrow()["lake_time"][0]
+            write_demo_assets(lake, 7, start.as_py())  # bench/detect.py's seed lake is the demo's seed 7
+        con = engine.connect(lake, threads=args.threads)
+        rows, matched = con.execute("SELECT count(*), count(asset_name) FROM vpc_flow_logs_ctx").fetchone()
+        print(f"lake: {rows:,} flow records, {matched / max(rows, 1):.0%} of them matched to an asset")
+        for label, plain, enriched in QUERIES:
+            base = best_of(con, plain.format(t="vpc_flow_logs"))
+            ctx = best_of(con, enriched.format(t="vpc_flow_logs_ctx"))
+            print(
+                f"{label}: wall {base[0]:.2f} s plain, {ctx[0]:.2f} s enriched = {ctx[0] / base[0]:.2f}x; "
+                f"cpu {base[1]:.2f} s, {ctx[1]:.2f} s = {ctx[1] / base[1]:.2f}x (target <= 2x)"
+            )
+
+
+def best_of(con, sql: str, runs: int = 3) -> tuple[float, float]:
+    """The best (wall, CPU) seconds of `runs` runs."""
+    walls, cpus = [], []
+    for _ in range(runs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        con.execute(sql).fetchall()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return min(walls), min(cpus)
+
+
+if __name__ == "__main__":
+    main()
