@@ -61,6 +61,7 @@ EVERY_RULE_NOT_ON_SPARK = {
     "aws.waf.attack_counted_not_blocked": "LIST_BOOL_OR",
     "aws.waf.rate_based_rule_match": "LENGTH",  # len() of a list
     "intel.indicator_match": "PARSE_SYNTAX_ERROR",  # list slicing labels[i:]
+    "aws.context.internet_reached_internal_asset": "asset_direction",  # asset context is built in DuckDB only
 }
 
 

@@ -113,7 +113,8 @@ def _evaluate(spark, con, store, frames, logs, rule, ranges, now, result) -> Rul
             frames[name].createOrReplaceTempView(name)
     con.register(EVENTS, events)
     try:
-        over_events = dataclasses.replace(rule, query=f'SELECT * FROM "{EVENTS}"')
+        # the events are the rule's rows as computed (asset context included, were Spark to add it)
+        over_events = dataclasses.replace(rule, query=f'SELECT * FROM "{EVENTS}"', context=False)
         return evaluate_rule(con, store, RulePlan(over_events, ranges), {}, now, result)
     finally:
         con.unregister(EVENTS)
