@@ -6,7 +6,21 @@ import sys
 
 import typer
 
-from loglake.cli import athena, context, demo, detect, hunt, iac, ingest, intel, posture, query, rules_export, serve  # noqa: F401 - importing registers the commands
+from loglake.cli import (  # noqa: F401 - importing registers the commands
+    athena,
+    context,
+    demo,
+    detect,
+    hunt,
+    iac,
+    ingest,
+    intel,
+    posture,
+    query,
+    rules_export,
+    serve,
+    spark,
+)
 from loglake.cli.app import USER_ERRORS, app, console_err
 
 try:  # typer >= 0.20 ships its own copy of click

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -61,9 +62,9 @@ def detect_command(
     lake = lake or default_lake()
     start, end = parse_range(since, until)
     sinks = [_output(spec) for spec in outputs or []]
-    rules = _selected_rules(lake, rule_ids)
+    rules = selected_rules(lake, rule_ids)
     result = run_with_progress(lake, rules, start, end)
-    _report(result, fmt)
+    report_run(result, fmt)
     if sinks and result.new:
         for delivery in deliver(sinks, result.new):
             if not delivery.ok:
@@ -83,21 +84,24 @@ def _output(spec: str):
         raise typer.BadParameter(str(error), param_hint="--output") from None
 
 
-def _selected_rules(lake: Path, rule_ids: list[str] | None) -> list[Rule]:
+def selected_rules(lake: Path, rule_ids: list[str] | None) -> list[Rule]:
     book = load_rulebook(lake)
     if rule_ids:
         return [book.get(rule_id) for rule_id in rule_ids]
     return [rule for rule in book.rules if rule.enabled]
 
 
-def run_with_progress(lake: Path, rules: list[Rule], start, end) -> DetectResult:
+def run_with_progress(
+    lake: Path, rules: list[Rule], start, end, run: Callable[..., DetectResult] = detect
+) -> DetectResult:
+    """`run` (detect, or Spark's) over the rules with a progress bar."""
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("detect", total=len(rules))
-        return detect(lake, rules, since=start, until=end, on_rule=lambda rule: progress.advance(task))
+        return run(lake, rules, since=start, until=end, on_rule=lambda rule: progress.advance(task))
 
 
-def _report(result: DetectResult, fmt: str) -> None:
+def report_run(result: DetectResult, fmt: str) -> None:
     if fmt != "table":
         rows = [r.__dict__ for r in result.runs]
         print_rows(pa.Table.from_pylist(rows) if rows else pa.table({}), fmt)

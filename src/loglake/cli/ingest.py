@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import orjson
@@ -80,7 +81,8 @@ def _split_formats(values: list[str]) -> tuple[str | None, str]:
     return log_format, output
 
 
-def run_with_progress(options: IngestOptions) -> Summary:
+def run_with_progress(options: IngestOptions, run: Callable[..., Summary] = ingest) -> Summary:
+    """`run` (ingest, or Spark's) with a progress bar."""
     progress = Progress(
         TextColumn("[bold]ingest[/bold]"),
         BarColumn(),
@@ -108,7 +110,7 @@ def run_with_progress(options: IngestOptions) -> Summary:
                 task, advance=size, objects=f"{counts['objects']}/{counts['total']}", records=counts["records"]
             )
 
-        return ingest(options, on_start=on_start, on_progress=on_progress)
+        return run(options, on_start=on_start, on_progress=on_progress)
 
 
 def print_summary(summary: Summary, output: str) -> None:

@@ -12,16 +12,17 @@ from loglake.cli.output import human_bytes, print_rows
 from loglake.lake import catalog as lake_catalog
 from loglake.query import dialects, engine
 
+DialectOption = Annotated[
+    str, typer.Option("--dialect", help="The SQL's dialect: duckdb, athena (Trino), trino or spark; translated.")
+]
+
 
 @app.command("query")
 def query_command(
     sql: Annotated[str, typer.Argument(help="SQL over the lake tables (DuckDB dialect unless --dialect).")],
     lake: LakeOption = None,  # type: ignore[assignment]
     fmt: OutputOption = "table",
-    dialect: Annotated[
-        str,
-        typer.Option("--dialect", help="The SQL's dialect: duckdb, athena (Trino), trino or spark; translated."),
-    ] = "duckdb",
+    dialect: DialectOption = "duckdb",
     show_sql: Annotated[
         bool, typer.Option("--show-sql", help="Print the DuckDB SQL that would run; run nothing.")
     ] = False,

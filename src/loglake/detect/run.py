@@ -76,7 +76,7 @@ def detect(
     with locked(lake):
         # Tables are read before the connection opens: its views then show at least the rows the recorded
         # sequence numbers cover, so a commit racing this run is evaluated again later, never skipped.
-        tables = _log_tables(lake)
+        tables = log_tables(lake)
         con = open_connection(lake, threads=threads, tables=tables)
         store = AlertStore(lake)
         marks = WatermarkStore(state_path(lake))
@@ -88,7 +88,7 @@ def detect(
             advanced: dict[str, dict[str, int]] = {}
             for plan in plans:
                 started = time.perf_counter()
-                run = _evaluate(con, store, plan, sources, now, result)
+                run = evaluate_rule(con, store, plan, sources, now, result)
                 run.seconds = time.perf_counter() - started
                 result.runs.append(run)
                 if plan.sequences is not None and run.status != "error":
@@ -105,7 +105,7 @@ def detect(
 
 
 @dataclass(frozen=True)
-class _Plan:
+class RulePlan:
     """What a rule will look at in this run: its time ranges, or why it has nothing to do."""
 
     rule: Rule
@@ -127,27 +127,32 @@ class _NewDataCache:
         return self._found[name, after]
 
 
-def _plan(rule: Rule, fresh_data: _NewDataCache, marks: WatermarkStore, since, until, now) -> _Plan:  # noqa: PLR0917
+def _plan(rule: Rule, fresh_data: _NewDataCache, marks: WatermarkStore, since, until, now) -> RulePlan:  # noqa: PLR0917
     present = {name: fresh_data.tables[name] for name in rule.tables if name in fresh_data.tables}
     if not present:
-        return _Plan(rule, [], "no data")
+        return RulePlan(rule, [], "no data")
     if since is not None or until is not None:
-        low = since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-        high = until or now + dt.timedelta(days=1)
-        return _Plan(rule, align([(low, high)], rule.bucket))
+        return RulePlan(rule, backtest_ranges(rule, since, until, now))
     seen = marks.get(rule.id)
     fresh = {name: fresh_data.get(name, seen.get(name, 0)) for name in present}
     sequences = {name: data.sequence for name, data in fresh.items()}
     if not seen:
-        return _Plan(rule, None, sequences=sequences)  # a rule's first run looks at all history
+        return RulePlan(rule, None, sequences=sequences)  # a rule's first run looks at all history
     ranges = align([r for data in fresh.values() for r in data.ranges], rule.bucket)
-    return _Plan(rule, ranges, None if ranges else "nothing new", sequences)
+    return RulePlan(rule, ranges, None if ranges else "nothing new", sequences)
 
 
-def _evaluate(  # noqa: PLR0917
+def backtest_ranges(rule: Rule, since: dt.datetime | None, until: dt.datetime | None, now: dt.datetime):
+    """The whole buckets of the rule a backtest over [since, until) evaluates (either bound may be open)."""
+    low = since or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    high = until or now + dt.timedelta(days=1)
+    return align([(low, high)], rule.bucket)
+
+
+def evaluate_rule(  # noqa: PLR0917
     con: duckdb.DuckDBPyConnection,
     store: AlertStore,
-    plan: _Plan,
+    plan: RulePlan,
     sources: dict[str, str],
     now: dt.datetime,
     result: DetectResult,
@@ -177,7 +182,7 @@ def _inside(moment: dt.datetime, ranges: list[TimeRange] | None) -> bool:
     return ranges is None or any(low <= moment < high for low, high in ranges)
 
 
-def _log_tables(lake: Path) -> dict[str, Table]:
+def log_tables(lake: Path) -> dict[str, Table]:
     """The lake's log tables (those with event times), by name."""
     catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
     found = {}

@@ -72,6 +72,9 @@ def vpc_format_fields(text: str) -> list[str]:
 
 
 ProgressHook = Callable[[int, int, int], None]  # (objects done, bytes done, records done)
+# Runs claimed batches (with `workers` in parallel), yielding results as they finish: local processes by
+# default, Spark executors for `loglake spark ingest`. Everything else (ledger, commits) stays the same.
+Runner = Callable[[list[Batch], int], Iterable[BatchResult]]
 
 
 def ensure_tables(lake: Path) -> None:
@@ -98,6 +101,7 @@ def ingest(
     on_progress: ProgressHook | None = None,
     *,
     objects: list[ObjectRef] | None = None,
+    runner: Runner | None = None,
 ) -> Summary:
     """Ingest every object of `options.sources`, or exactly the given `objects` (what a Lambda is handed)."""
     if options.forced_format:
@@ -121,7 +125,7 @@ def ingest(
             on_start(sum(len(b.objects) for b in batches), sum(o.size for b in batches for o in b.objects))
         pending: list[BatchResult] = []
         last_commit = time.monotonic()
-        for result in _run(batches, options.workers):
+        for result in (runner or _run)(batches, options.workers):
             pending.append(result)
             if len(pending) >= COMMIT_BATCHES or time.monotonic() - last_commit >= COMMIT_SECONDS:
                 _commit(pending, catalog, ledger)

@@ -95,26 +95,85 @@ def _to_iso8601(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _try_url_decode(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `try(url_decode(x))` (NULL for bad escapes) is Spark's `try_url_decode(x)`."""
+    inner = node.this if isinstance(node, exp.Try) else None
+    if isinstance(inner, exp.Anonymous) and inner.name.lower() == "url_decode" and len(inner.expressions) == 1:
+        return exp.Anonymous(this="try_url_decode", expressions=inner.expressions)
+    return node
+
+
+def _spark_format_datetime(node: exp.Expression) -> exp.Expression:
+    """Trino's `format_datetime(ts, <Joda pattern>)` is Spark's `date_format`: Spark's patterns are Joda's letters."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "format_datetime" and len(node.expressions) == 2:
+        return exp.Anonymous(this="date_format", expressions=node.expressions)
+    return node
+
+
+def _spark_to_iso8601(node: exp.Expression) -> exp.Expression:
+    """Trino's `to_iso8601(ts)`: the same text from Spark's `date_format` (timestamps are UTC in loglake's session)."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "to_iso8601" and len(node.expressions) == 1:
+        pattern = exp.Literal.string("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'")
+        return exp.Anonymous(this="date_format", expressions=[node.expressions[0], pattern])
+    return node
+
+
+def _unmaterialized(node: exp.Expression) -> exp.Expression:
+    """`WITH x AS [NOT] MATERIALIZED (...)` is a DuckDB planner hint Spark has no syntax for; the rows are the same."""
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)
+    return node
+
+
 FIXES: dict[str, list[Callable[[exp.Expression], exp.Expression]]] = {
     "athena": [_parse_datetime, _format_datetime, _to_iso8601],
     "trino": [_parse_datetime, _format_datetime, _to_iso8601],
     "spark": [],
 }
+# loglake's (DuckDB) and Athena's SQL to Spark
+SPARK_FIXES = [_try_url_decode, _unmaterialized, _spark_format_datetime, _spark_to_iso8601]
 
 
 def to_duckdb(sql: str, dialect: str) -> str:
     """The DuckDB form of SQL written for `dialect` (statements joined by `;`)."""
-    if dialect not in DIALECTS:
-        raise DialectError(f"unknown dialect {dialect!r}; use one of: {', '.join(DIALECTS)}")
     if dialect == "duckdb":
         return sql
-    try:
-        statements = [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
-    except ParseError as error:
-        raise DialectError(f"not valid {dialect} SQL: {_first_error(error)}") from None
+    statements = parse(sql, dialect)
     for fix in FIXES[dialect]:
         statements = [s.transform(fix) for s in statements]
     return ";\n".join(s.sql(dialect="duckdb", pretty=True) for s in statements)
+
+
+def parse(sql: str, dialect: str) -> list[exp.Expression]:
+    """The statements of SQL written for `dialect` (a DialectError names what does not parse)."""
+    if dialect not in DIALECTS:
+        raise DialectError(f"unknown dialect {dialect!r}; use one of: {', '.join(DIALECTS)}")
+    try:
+        return [s for s in sqlglot.parse(sql, read=dialect) if s is not None]
+    except ParseError as error:
+        raise DialectError(f"not valid {dialect} SQL: {_first_error(error)}") from None
+
+
+def to_spark(sql: str, dialect: str = "duckdb", rename: dict[str, str] | None = None) -> str:
+    """The Spark SQL form of SQL written for `dialect` (loglake's own queries and rules are DuckDB SQL).
+
+    `rename` maps qualified table names (`lake.cloudtrail_logs`) to the names Spark knows them by.
+    """
+    statements = parse(sql, dialect)
+    if rename:
+        statements = [s.transform(lambda node: _renamed(node, rename)) for s in statements]
+    for fix in SPARK_FIXES:
+        statements = [s.transform(fix) for s in statements]
+    try:
+        return ";\n".join(s.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE) for s in statements)
+    except UnsupportedError as error:
+        raise DialectError(f"cannot be written as Spark SQL: {str(error).splitlines()[0]}") from None
+
+
+def _renamed(node: exp.Expression, names: dict[str, str]) -> exp.Expression:
+    if isinstance(node, exp.Table) and node.db and f"{node.db}.{node.name}" in names:
+        return exp.Table(this=exp.to_identifier(names[f"{node.db}.{node.name}"]), alias=node.args.get("alias"))
+    return node
 
 
 def _first_error(error: ParseError) -> str:

@@ -109,12 +109,17 @@ def register_files(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> b
     tables are append-only, so the file list is the snapshot; lake_time filters still skip row groups by
     their min/max statistics.
     """
-    files = [task.file.file_path.removeprefix("file://") for task in table.scan().plan_files()]
+    files = snapshot_files(table)
     if not files:
         return False
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
     con.execute(f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)')
     return True
+
+
+def snapshot_files(table: Table) -> list[str]:
+    """The data files of the table's current snapshot (local files as paths): what a scan of it reads."""
+    return [task.file.file_path.removeprefix("file://") for task in table.scan().plan_files()]
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str) -> Result:

@@ -1,0 +1,125 @@
+"""`loglake spark detect`: the rules' queries run on Spark, their events counted into hits and alerts as usual.
+
+Spark does the heavy part, scanning the lake for each rule's matching events (the rule's DuckDB SQL translated
+to Spark SQL). The events, few next to the lake, then go through the same code as `loglake detect`: the
+engine's grouping into hits (bucketing, thresholds, entities, references) in an in-memory DuckDB, and the
+alert merge. With `save`, the rule's hits and alerts in the lake are replaced as a detect run replaces them.
+A rule whose SQL does not translate, or that Spark cannot run, is reported as an error with the reason.
+
+Tables are views over their snapshot's data files (see spark.query). Without --since/--until every rule looks at
+all history, as a rule's first `loglake detect` does; with them, at the whole buckets of that range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from loglake.detect.connection import memory_connection, time_predicate
+from loglake.detect.rule import Rule
+from loglake.detect.run import DetectResult, RulePlan, RuleRun, backtest_ranges, evaluate_rule, log_tables
+from loglake.detect.store import AlertStore, locked
+from loglake.query import dialects
+from loglake.query.engine import QueryError
+from loglake.spark.query import first_line, register_lake, run
+from loglake.spark.session import session
+
+EVENTS = "__spark_events"  # the DuckDB name of one rule's events as Spark returned them
+HISTORY = "lake__{}"  # the Spark view of a table's whole history (DuckDB's `lake.<table>`)
+
+
+def spark_detect(
+    lake: Path,
+    rules: list[Rule],
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    save: bool = False,
+    spark=None,
+    on_rule: Callable[[Rule], None] | None = None,
+) -> DetectResult:
+    """Evaluate `rules` with Spark; with `save`, the lake's hits and alerts are updated like `detect`'s."""
+    spark = spark or session()
+    result = DetectResult()
+    now = dt.datetime.now(dt.UTC)
+    with locked(lake):
+        frames, logs = _register(spark, lake)
+        present = set(log_tables(lake))  # tables with rows: a rule over none of them has no data
+        store = AlertStore(lake)
+        con = memory_connection({})
+        try:
+            for rule in rules:
+                started = time.perf_counter()
+                ranges = None if since is None and until is None else backtest_ranges(rule, since, until, now)
+                if not set(rule.tables) & present:
+                    outcome = RuleRun(rule.id, "no data")
+                else:
+                    outcome = _evaluate(spark, con, store, frames, logs, rule, ranges, now, result)
+                outcome.seconds = time.perf_counter() - started
+                result.runs.append(outcome)
+                if on_rule:
+                    on_rule(rule)
+            if save:
+                store.write()
+        finally:
+            con.close()
+    return result
+
+
+def unsupported_rules(lake: Path, rules: list[Rule], *, spark=None) -> dict[str, str]:
+    """The rules Spark cannot run, each with the reason (translation or Spark's analysis); runs no query."""
+    from pyspark.errors import PySparkException
+
+    spark = spark or session()
+    _, logs = _register(spark, lake)
+    found = {}
+    for rule in rules:
+        try:
+            spark.sql(rule_sql(rule, logs))  # parses and analyses the query against the views, reads no rows
+        except dialects.DialectError as error:
+            found[rule.id] = str(error)
+        except PySparkException as error:
+            found[rule.id] = first_line(error)
+    return found
+
+
+def _register(spark, lake: Path) -> tuple[dict, set[str]]:
+    """The lake's views by plain name (a rule may join tables it is not scoped on) and by history name;
+    returns the DataFrames and the names of the log tables."""
+    frames = register_lake(spark, lake)
+    for name, frame in frames.items():
+        frame.createOrReplaceTempView(HISTORY.format(name))
+    return frames, {name for name, frame in frames.items() if "lake_time" in frame.columns}
+
+
+def _evaluate(spark, con, store, frames, logs, rule, ranges, now, result) -> RuleRun:  # noqa: PLR0917
+    """The rule's events from Spark, then detect's own evaluation of them (hits, alert merge)."""
+    try:
+        query = rule_sql(rule, logs)
+    except dialects.DialectError as error:
+        return RuleRun(rule.id, "error", error=f"rule {rule.id}: {error}")
+    for name in rule.tables:
+        scoped = frames[name] if ranges is None else frames[name].where(dialects.to_spark(time_predicate(ranges)))
+        scoped.createOrReplaceTempView(name)
+    try:
+        events = run(spark, query)
+    except QueryError as error:
+        return RuleRun(rule.id, "error", error=f"rule {rule.id}: Spark: {error}")
+    finally:
+        for name in rule.tables:
+            frames[name].createOrReplaceTempView(name)
+    con.register(EVENTS, events)
+    try:
+        # the events are the rule's rows as computed (asset context included, were Spark to add it)
+        over_events = dataclasses.replace(rule, query=f'SELECT * FROM "{EVENTS}"', context=False)
+        return evaluate_rule(con, store, RulePlan(over_events, ranges), {}, now, result)
+    finally:
+        con.unregister(EVENTS)
+
+
+def rule_sql(rule: Rule, tables: set[str]) -> str:
+    """The rule's query as Spark SQL; `lake.<table>` (its history) reads the unscoped view."""
+    return dialects.to_spark(rule.query, "duckdb", rename={f"lake.{name}": HISTORY.format(name) for name in tables})
