@@ -79,3 +79,51 @@ def test_an_unknown_catalog_is_a_one_line_error(s3_lake):
     result = s3_lake.cli("query", "SELECT 1", "--lake", s3_lake.address, catalog="hive")
     assert result.returncode == 1
     assert "unknown catalog 'hive'" in result.stderr
+
+
+def test_the_glue_catalog_on_moto_server(s3_server, moto_server, tmp_path):
+    """Tables registered in Glue (moto_server), data on the S3 server: ingest, query, re-run."""
+    lake = new_s3_lake(s3_server, tmp_path / "state", AWS_ENDPOINT_URL_GLUE=moto_server)
+    source = tmp_path / "src"
+    write_cloudtrail(source, DAY, 2, 30)
+    first = lake.cli("ingest", str(source), "--lake", lake.address, "--format", "json", catalog="glue")
+    assert first.returncode == 0, first.stderr
+    import boto3
+
+    glue = boto3.client(
+        "glue", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    table = glue.get_table(DatabaseName="loglake", Name="cloudtrail_logs")["Table"]
+    assert table["Parameters"]["table_type"] == "ICEBERG"
+    assert table["Parameters"]["metadata_location"].startswith(f"s3://{lake.bucket}/security/warehouse/")
+    result = lake.cli("query", "SELECT count(*) AS n FROM cloudtrail_logs", "--lake", lake.address, "-f", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"n": 60}]
+    again = lake.cli("ingest", str(source), "--lake", lake.address, "--format", "json")
+    assert json.loads(again.stdout)["already_ingested"] == 2
+
+
+def test_the_web_connection_reads_the_s3_warehouse_and_nothing_else(s3_lake, tmp_path, monkeypatch):
+    from loglake.cli.app import resolve_lake
+    from loglake.web.readonly import ReadOnlyLake, WebQueryError, run_select
+
+    source = tmp_path / "src"
+    write_flows(source, DAY, 2, 15)
+    assert s3_lake.cli("ingest", str(source), "--lake", s3_lake.address).returncode == 0
+    other = f"other-{s3_lake.bucket}"
+    s3_lake.server.client().create_bucket(Bucket=other)
+    s3_lake.server.client().put_object(Bucket=other, Key="secret.csv", Body=b"a\n1\n")
+    s3_lake.server.client().put_object(Bucket=s3_lake.bucket, Key="security/outside.csv", Body=b"a\n1\n")
+    for name, value in s3_lake.env.items():
+        monkeypatch.setenv(name, value)
+    reader = ReadOnlyLake(resolve_lake(s3_lake.address)).reader()
+
+    def count(sql: str) -> int:
+        return run_select(reader.cur, sql, 10, 30).table.column(0)[0].as_py()
+
+    assert count("SELECT count(*) FROM vpc_flow_logs") == 30
+    files = f"s3://{s3_lake.bucket}/security/warehouse/loglake/vpc_flow_logs/data/**/*.parquet"
+    assert count(f"SELECT count(*) FROM read_parquet('{files}')") == 30  # the warehouse is open to queries
+    for outside in (f"s3://{other}/secret.csv", f"s3://{s3_lake.bucket}/security/outside.csv", "/etc/passwd"):
+        with pytest.raises(WebQueryError, match="Permission Error"):
+            run_select(reader.cur, f"SELECT * FROM read_csv('{outside}')", 10, 30)

@@ -82,6 +82,15 @@ def lake_settings(
             help="S3-compatible server holding an s3:// lake (credentials: the AWS chain). Env: AWS_ENDPOINT_URL_S3.",
         ),
     ] = None,
+    state: Annotated[
+        str | None,
+        typer.Option(
+            "--state",
+            help="SQL URL (PostgreSQL) of the database where writers on several machines share the ingest ledger, "
+            "detection watermarks and locks; default: the sql: catalog's database, else this machine. "
+            "Env: LOGLAKE_STATE.",
+        ),
+    ] = None,
 ) -> None:
     """A security data lake for AWS logs: ingest, query, detect."""
     # the --lake of the command (parsed after this) reads these; workers inherit them
@@ -89,6 +98,8 @@ def lake_settings(
         os.environ["LOGLAKE_CATALOG"] = check_catalog(catalog)
     if endpoint_url:
         os.environ["AWS_ENDPOINT_URL_S3"] = endpoint_url
+    if state:
+        os.environ["LOGLAKE_STATE"] = state
 
 
 OutputOption = Annotated[

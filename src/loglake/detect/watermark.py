@@ -8,16 +8,16 @@ come from the data files' lake_time bounds in the manifests, so finding them rea
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 
+import sqlalchemy as sa
 from pyiceberg.conversions import from_bytes
 from pyiceberg.manifest import ManifestEntryStatus
 from pyiceberg.table import Table
 from pyiceberg.types import TimestamptzType
 
 from loglake.detect.connection import TimeRange
+from loglake.lake import state as lake_state
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -75,29 +75,38 @@ def align(ranges: list[TimeRange], bucket: dt.timedelta) -> list[TimeRange]:
     return merge_ranges(widened)
 
 
-class WatermarkStore:
-    """Per rule and table, the last sequence number evaluated (a SQLite file beside the catalog)."""
+_metadata = sa.MetaData()
+watermarks = sa.Table(
+    "watermarks",
+    _metadata,
+    sa.Column("rule_id", sa.Text, primary_key=True),
+    sa.Column("tbl", sa.Text, primary_key=True),
+    sa.Column("sequence", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.Text, nullable=False),
+)
 
-    def __init__(self, path: Path):
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS watermarks (rule_id TEXT NOT NULL, tbl TEXT NOT NULL, "
-            "sequence INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (rule_id, tbl))"
-        )
+
+class WatermarkStore:
+    """Per rule and table, the last sequence number evaluated, in the lake's state database (lake/state.py)."""
+
+    def __init__(self, url: str):
+        self._engine = lake_state.engine(url)
+        _metadata.create_all(self._engine)
 
     def get(self, rule_id: str) -> dict[str, int]:
-        rows = self._db.execute("SELECT tbl, sequence FROM watermarks WHERE rule_id = ?", [rule_id]).fetchall()
-        return dict(rows)
+        query = sa.select(watermarks.c.tbl, watermarks.c.sequence).where(watermarks.c.rule_id == rule_id)
+        with self._engine.connect() as db:
+            return {table: sequence for table, sequence in db.execute(query)}
 
     def set(self, rule_id: str, sequences: dict[str, int]) -> None:
         now = dt.datetime.now(dt.UTC).isoformat()
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO watermarks VALUES (?, ?, ?, ?) ON CONFLICT (rule_id, tbl) "
-                "DO UPDATE SET sequence = excluded.sequence, updated_at = excluded.updated_at",
-                [(rule_id, table, sequence, now) for table, sequence in sequences.items()],
+        with self._engine.begin() as db:
+            db.execute(
+                sa.delete(watermarks).where(watermarks.c.rule_id == rule_id, watermarks.c.tbl.in_(list(sequences)))
             )
+            if sequences:
+                rows = [{"rule_id": rule_id, "tbl": t, "sequence": n, "updated_at": now} for t, n in sequences.items()]
+                db.execute(sa.insert(watermarks), rows)
 
     def close(self) -> None:
-        self._db.close()
+        """Nothing to close: connections return to the process's pool."""

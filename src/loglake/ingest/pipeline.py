@@ -20,7 +20,9 @@ from loglake.ingest.summary import Summary
 from loglake.ingest.worker import Batch, BatchResult, run_batch
 from loglake.lake import catalog as lake_catalog
 from loglake.lake import rejects as rejects_table
+from loglake.lake import state as lake_state
 from loglake.lake.ledger import Ledger
+from loglake.lake.locks import lake_locks
 
 # Compressed input per batch: small enough that every worker gets several batches and that a batch's decoded
 # records (held until the batch is written) stay well under a gigabyte; large enough for sizeable Parquet files.
@@ -99,7 +101,7 @@ def ingest(
     objects = plan(options)
     ensure_tables(options.lake)
     location = lake_catalog.LakeLocation(options.lake)
-    ledger = Ledger(location.state_db)
+    ledger = Ledger(lake_state.ingest_state_url(location), lake_locks(location))
     summary = Summary()
     try:
         catalog = lake_catalog.open_catalog(location)

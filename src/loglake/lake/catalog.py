@@ -48,6 +48,7 @@ class LakeSettings:
     warehouse: str | None = None  # None: the local folder's warehouse/; else s3://bucket/prefix/warehouse
     catalog: str = "sqlite"  # sqlite | sql:URL | glue | rest:URL
     endpoint_url: str | None = None  # an S3-compatible server for the warehouse (None: AWS itself)
+    state: str | None = None  # SQL URL of a state database writers share (default: see lake/state.py)
 
 
 @dataclass(frozen=True)
@@ -107,15 +108,18 @@ class LakeLocation:
 SETTINGS_FILE = "lake.json"
 
 
-def lake_location(address: str | Path, *, catalog: str | None = None, endpoint_url: str | None = None) -> LakeLocation:
+def lake_location(
+    address: str | Path, *, catalog: str | None = None, endpoint_url: str | None = None, state: str | None = None
+) -> LakeLocation:
     """The lake at a folder or at s3://bucket/prefix, with its catalog and S3 endpoint.
 
     A lake on S3 gets a local folder under the state home (LOGLAKE_STATE_DIR, default ~/.local/state/loglake)
-    for what stays on this machine. Settings given here (or by LOGLAKE_CATALOG, AWS_ENDPOINT_URL_S3) are
-    remembered in that folder's lake.json, so later commands need only the address.
+    for what stays on this machine. Settings given here (or by LOGLAKE_CATALOG, AWS_ENDPOINT_URL_S3,
+    LOGLAKE_STATE) are remembered in that folder's lake.json, so later commands need only the address.
     """
     text = str(address)
     catalog = catalog or os.environ.get("LOGLAKE_CATALOG") or None
+    state = state or os.environ.get("LOGLAKE_STATE") or None
     if text.startswith("s3://"):
         bucket, _, prefix = text.removeprefix("s3://").strip("/").partition("/")
         if not bucket:
@@ -130,6 +134,7 @@ def lake_location(address: str | Path, *, catalog: str | None = None, endpoint_u
         warehouse=warehouse,
         catalog=check_catalog(catalog) if catalog else location.settings.catalog,
         endpoint_url=endpoint_url or location.settings.endpoint_url,
+        state=state or location.settings.state,
     )
     if wanted != location.settings:
         root.mkdir(parents=True, exist_ok=True)
