@@ -13,15 +13,21 @@ from pathlib import Path
 import boto3
 import orjson
 import pyarrow as pa
+from pyarrow.fs import AwsStandardS3RetryStrategy
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
-from pyiceberg.exceptions import CommitFailedException, NoSuchTableError, TableAlreadyExistsError
+from pyiceberg.exceptions import (
+    CommitFailedException,
+    NamespaceAlreadyExistsError,
+    NoSuchTableError,
+    TableAlreadyExistsError,
+)
 from pyiceberg.manifest import DataFile
 from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import assign_fresh_schema_ids
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 NAMESPACE = "loglake"
 BATCH_PROPERTY = "loglake.batch"
@@ -164,7 +170,8 @@ def open_catalog(location: LakeLocation, *, create: bool = False) -> Catalog:
         location.warehouse.mkdir(parents=True, exist_ok=True)
     catalog = _catalog(location)
     if create:
-        with contextlib.suppress(OperationalError):  # another process created it at the same moment
+        # another writer created it at the same moment (SQLite says locked or unique; others say exists)
+        with contextlib.suppress(OperationalError, IntegrityError, NamespaceAlreadyExistsError):
             catalog.create_namespace_if_not_exists(NAMESPACE)
     return catalog
 
@@ -186,11 +193,22 @@ def _catalog(location: LakeLocation) -> Catalog:
     return RestCatalog("loglake", uri=url, **properties)
 
 
+class PatientS3Retries(AwsStandardS3RetryStrategy):
+    """Ten attempts, not three: many writers at once draw throttling and 5xx replies, which S3 asks clients
+    to retry (with backoff) rather than fail a commit over."""
+
+    def __init__(self) -> None:
+        super().__init__(max_attempts=10)
+
+
 def s3_properties(location: LakeLocation) -> dict[str, str]:
     """pyiceberg FileIO settings for a warehouse on S3: endpoint and region only (keys: the AWS chain)."""
     if not location.on_s3:
         return {}
-    properties = {"s3.region": boto3.session.Session().region_name or "us-east-1"}
+    properties = {
+        "s3.region": boto3.session.Session().region_name or "us-east-1",
+        "s3.retry-strategy-impl": f"{__name__}.{PatientS3Retries.__name__}",
+    }
     if location.endpoint_url:
         properties["s3.endpoint"] = location.endpoint_url
     return properties
