@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from loglake.cli import demo, detect, hunt, ingest, intel, posture, query, serve  # noqa: F401 - importing registers the commands
+from loglake.cli import demo, detect, hunt, ingest, intel, maintain, posture, query, serve  # noqa: F401 - importing registers the commands
 from loglake.cli.app import USER_ERRORS, app, console_err
 
 try:  # typer >= 0.20 ships its own copy of click

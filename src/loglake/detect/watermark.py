@@ -18,6 +18,7 @@ from pyiceberg.types import TimestamptzType
 
 from loglake.detect.connection import TimeRange
 from loglake.lake import state as lake_state
+from loglake.lake.maintenance import REWRITE_PROPERTY
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -36,8 +37,8 @@ def new_data(table: Table, after: int) -> NewData:
     for snapshot in table.metadata.snapshots:
         sequence = snapshot.sequence_number or 0
         current = max(current, sequence)
-        if sequence <= after:
-            continue
+        if sequence <= after or _is_rewrite(snapshot):
+            continue  # seen, or the same rows in new files (compaction)
         for manifest in snapshot.manifests(table.io):
             if manifest.added_snapshot_id != snapshot.snapshot_id:
                 continue  # carried over from an earlier snapshot
@@ -45,6 +46,10 @@ def new_data(table: Table, after: int) -> NewData:
                 if entry.status == ManifestEntryStatus.ADDED:
                     ranges.append(_bounds(entry.data_file, field_id))
     return NewData(merge_ranges(ranges), current)
+
+
+def _is_rewrite(snapshot) -> bool:
+    return snapshot.summary is not None and REWRITE_PROPERTY in snapshot.summary.additional_properties
 
 
 def _bounds(data_file, field_id: int) -> TimeRange:
@@ -107,6 +112,11 @@ class WatermarkStore:
             if sequences:
                 rows = [{"rule_id": rule_id, "tbl": t, "sequence": n, "updated_at": now} for t, n in sequences.items()]
                 db.execute(sa.insert(watermarks), rows)
+
+    def lowest(self, table: str) -> int | None:
+        """The lowest sequence number any rule has seen on `table` (None: no rule has run on it yet)."""
+        with self._engine.connect() as db:
+            return db.execute(sa.select(sa.func.min(watermarks.c.sequence)).where(watermarks.c.tbl == table)).scalar()
 
     def close(self) -> None:
         """Nothing to close: connections return to the process's pool."""

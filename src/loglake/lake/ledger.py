@@ -175,6 +175,15 @@ def last_ingest(url: str) -> tuple[str | None, int]:
     return last, count
 
 
+def oldest_pending(url: str) -> dt.datetime | None:
+    """When the oldest batch still on its way in was claimed (None: none is)."""
+    with state.engine(url).connect() as db:
+        if not db.dialect.has_table(db, pending_batches.name):
+            return None
+        oldest = db.execute(select(func.min(pending_batches.c.created_at))).scalar()
+    return dt.datetime.fromisoformat(oldest) if oldest else None
+
+
 def _run_lock(run: str) -> str:
     return f"run-{run}"
 
