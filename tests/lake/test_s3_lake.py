@@ -75,6 +75,14 @@ def test_a_lake_in_a_missing_bucket_is_a_one_line_error(s3_server, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_ingest_into_a_missing_bucket_is_a_one_line_error(s3_lake, tmp_path):
+    write_flows(tmp_path / "src", DAY, 1, 5)
+    result = s3_lake.cli("ingest", str(tmp_path / "src"), "--lake", "s3://no-such-lake-bucket/x")
+    assert result.returncode == 1
+    assert "cannot use s3://no-such-lake-bucket for the lake" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_an_unknown_catalog_is_a_one_line_error(s3_lake):
     result = s3_lake.cli("query", "SELECT 1", "--lake", s3_lake.address, catalog="hive")
     assert result.returncode == 1

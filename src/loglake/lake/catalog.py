@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 import orjson
 import pyarrow as pa
 from pyarrow.fs import AwsStandardS3RetryStrategy
@@ -168,12 +169,26 @@ def open_catalog(location: LakeLocation, *, create: bool = False) -> Catalog:
         raise LakeError(f"no lake at {location.address} (run `loglake ingest` first, or pass --lake DIR|s3://...)")
     if not location.on_s3:
         location.warehouse.mkdir(parents=True, exist_ok=True)
+    elif create:
+        check_bucket(location)
     catalog = _catalog(location)
     if create:
         # another writer created it at the same moment (SQLite says locked or unique; others say exists)
         with contextlib.suppress(OperationalError, IntegrityError, NamespaceAlreadyExistsError):
             catalog.create_namespace_if_not_exists(NAMESPACE)
     return catalog
+
+
+def check_bucket(location: LakeLocation) -> None:
+    """A lake on S3 needs its bucket: say so in one line before any table is written."""
+    bucket = location.warehouse_uri.removeprefix("s3://").partition("/")[0]
+    try:
+        boto3.session.Session().client("s3", endpoint_url=location.endpoint_url).head_bucket(Bucket=bucket)
+    except (BotoCoreError, ClientError) as error:
+        raise LakeError(
+            f"cannot use s3://{bucket} for the lake ({error}): create the bucket, or check --endpoint-url and the "
+            "AWS credentials"
+        ) from None
 
 
 def _catalog(location: LakeLocation) -> Catalog:
