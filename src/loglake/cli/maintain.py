@@ -19,6 +19,7 @@ from loglake.lake import maintenance
 from loglake.lake import rejects as rejects_table
 from loglake.lake import state as lake_state
 from loglake.lake.ledger import oldest_pending
+from loglake.lake.locks import lake_locks
 
 COMPACT_COLUMNS = ("table", "days_compacted", "files_before", "files_after", "rows_rewritten", "snapshots_expired")
 TableOption = Annotated[
@@ -43,19 +44,21 @@ def compact_command(
     catalog = lake_catalog.open_catalog(location)
     names = _log_tables(catalog, tables)
     loaded = {name: lake_catalog.load_table(catalog, name) for name in names}
+    locks = lake_locks(location)
     columns = [TextColumn("[bold]compact[/bold] {task.description}"), BarColumn(), MofNCompleteColumn()]
     reports = []
     with Progress(*columns, TimeElapsedColumn(), console=console_err, transient=True) as progress:
         task = progress.add_task("", total=sum(maintenance.days_to_compact(t) for t in loaded.values()))
         for name, table in loaded.items():
             progress.update(task, description=name)
-            reports.append(maintenance.compact(table, name, on_day=lambda: progress.advance(task)))
+            reports.append(maintenance.compact(table, name, locks, on_day=lambda: progress.advance(task)))
     pending = oldest_pending(lake_state.ingest_state_url(location))
     marks = WatermarkStore(lake_state.detect_state_url(location))
     older_than = dt.datetime.now(dt.UTC) - dt.timedelta(hours=expire_hours)
     for report in reports:
         report.snapshots_expired = maintenance.expire_snapshots(
             loaded[report.table],
+            locks,
             older_than=older_than,
             keep=keep,
             pending_since=pending,
@@ -74,10 +77,12 @@ def retention_command(
 ) -> None:
     """Drop the days of events older than --days from the log tables (one commit per table; safe to kill)."""
     check_output_format(fmt)
-    catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake or default_lake()))
+    location = lake_catalog.LakeLocation(lake or default_lake())
+    catalog = lake_catalog.open_catalog(location)
     cutoff = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
+    locks = lake_locks(location)
     reports = [
-        maintenance.drop_days_before(lake_catalog.load_table(catalog, name), name, cutoff, dry_run=dry_run)
+        maintenance.drop_days_before(lake_catalog.load_table(catalog, name), name, cutoff, locks, dry_run=dry_run)
         for name in _log_tables(catalog, tables)
     ]
     rows = [{"table": r.table, "days_dropped": ", ".join(r.days_dropped)} for r in reports if r.days_dropped]

@@ -96,7 +96,7 @@ class WatermarkStore:
 
     def __init__(self, url: str):
         self._engine = lake_state.engine(url)
-        _metadata.create_all(self._engine)
+        lake_state.create_tables(_metadata, self._engine)
 
     def get(self, rule_id: str) -> dict[str, int]:
         query = sa.select(watermarks.c.tbl, watermarks.c.sequence).where(watermarks.c.rule_id == rule_id)

@@ -22,7 +22,7 @@ from loglake.lake import catalog as lake_catalog
 from loglake.lake import rejects as rejects_table
 from loglake.lake import state as lake_state
 from loglake.lake.ledger import Ledger
-from loglake.lake.locks import lake_locks
+from loglake.lake.locks import commit_lock, holding, lake_locks
 
 # Compressed input per batch: small enough that every worker gets several batches and that a batch's decoded
 # records (held until the batch is written) stay well under a gigabyte; large enough for sizeable Parquet files.
@@ -238,7 +238,8 @@ def _commit(results: list[BatchResult], catalog, ledger: Ledger) -> None:
     tables = sorted({name for result in results for name in result.files})
     for name in tables:
         files = {r.batch: r.files[name] for r in results if name in r.files}
-        lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files)
+        with holding(ledger.locks, commit_lock(name)):
+            lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files)
         faults.point("between-table-commits")
     faults.point("before-ledger")
     ledger.complete({r.batch: r.objects for r in results})

@@ -79,7 +79,7 @@ class Ledger:
     def __init__(self, where: Path | str, locks: FileLocks | DatabaseLocks | None = None):
         url = state.sqlite_url(where) if isinstance(where, Path) else where
         self._engine = state.engine(url)
-        _metadata.create_all(self._engine)
+        state.create_tables(_metadata, self._engine)
         if locks is None:
             local = url.startswith("sqlite")
             locks = FileLocks(Path(url.removeprefix("sqlite:///")).parent / "locks") if local else DatabaseLocks(url)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fcntl
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -101,11 +101,22 @@ def lake_locks(location: LakeLocation) -> FileLocks | DatabaseLocks:
 
 
 @contextmanager
-def locked(lake: Path, name: str) -> Iterator[None]:
-    """Hold the lake's lock NAME exclusively for the block (blocks until the other writer is done)."""
-    locks = lake_locks(LakeLocation(lake))
+def holding(locks: Locks, name: str) -> Iterator[None]:
+    """Hold lock NAME exclusively for the block (blocks until the other holder is done)."""
     locks.acquire(name)
     try:
         yield
     finally:
         locks.release(name)
+
+
+def locked(lake: Path, name: str) -> AbstractContextManager[None]:
+    """Hold the lake's lock NAME exclusively for the block."""
+    return holding(lake_locks(LakeLocation(lake)), name)
+
+
+def commit_lock(table: str) -> str:
+    """The lock a writer holds while committing to `table`. Catalogs commit optimistically and a lost race is
+    retried, but a catalog that ignores the version it is given (moto's Glue) would let the last writer win:
+    committing in turn makes the outcome independent of that. Commits are short, so turns cost little."""
+    return f"commit-{table}"

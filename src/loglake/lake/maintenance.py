@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 
 from loglake.ingest import faults
 from loglake.lake.catalog import COMMIT_ATTEMPTS
+from loglake.lake.locks import Locks, commit_lock, holding
 
 REWRITE_PROPERTY = "loglake.rewrite"
 SMALL_FILE_BYTES = 64 << 20  # files below this are merged; a day's compacted file is up to the table's target
@@ -47,11 +48,11 @@ class MaintenanceReport:
     days_dropped: list[str] = field(default_factory=list)
 
 
-def compact(table: Table, name: str, on_day: Callable[[], None] | None = None) -> MaintenanceReport:
+def compact(table: Table, name: str, locks: Locks, on_day: Callable[[], None] | None = None) -> MaintenanceReport:
     """Merge each day's small files into one (or a few), one commit per day."""
     report = MaintenanceReport(name)
     for day in sorted(_small_files_by_day(table)):
-        _compact_day(table, day, report)
+        _compact_day(table, day, report, locks)
         if on_day:
             on_day()
     return report
@@ -71,7 +72,7 @@ def _small_files_by_day(table: Table) -> dict[dt.date, list[DataFile]]:
     return {day: files for day, files in by_day.items() if len(files) > 1}
 
 
-def _compact_day(table: Table, day: dt.date, report: MaintenanceReport) -> None:
+def _compact_day(table: Table, day: dt.date, report: MaintenanceReport, locks: Locks) -> None:
     for attempt in range(COMMIT_ATTEMPTS):
         tasks = [t for t in table.scan(row_filter=_day_filter(day)).plan_files() if _is_small(t.file)]
         if len(tasks) <= 1:
@@ -83,13 +84,18 @@ def _compact_day(table: Table, day: dt.date, report: MaintenanceReport) -> None:
         )
         faults.point("compact-before-commit")
         try:
-            with table.transaction() as tx:
-                rewrite = tx.update_snapshot(snapshot_properties={REWRITE_PROPERTY: "compaction"}).overwrite()
-                with rewrite:
-                    for task in tasks:
-                        rewrite.delete_data_file(task.file)
-                    for data_file in written:
-                        rewrite.append_data_file(data_file)
+            with holding(locks, commit_lock(table.name()[-1])):
+                table.refresh()
+                live = {t.file.file_path for t in table.scan(row_filter=_day_filter(day)).plan_files()}
+                if not {t.file.file_path for t in tasks} <= live:
+                    raise CommitFailedException("another compaction rewrote these files meanwhile")
+                with table.transaction() as tx:
+                    rewrite = tx.update_snapshot(snapshot_properties={REWRITE_PROPERTY: "compaction"}).overwrite()
+                    with rewrite:
+                        for task in tasks:
+                            rewrite.delete_data_file(task.file)
+                        for data_file in written:
+                            rewrite.append_data_file(data_file)
         except (CommitFailedException, OperationalError):
             if attempt == COMMIT_ATTEMPTS - 1:
                 raise
@@ -118,6 +124,7 @@ def _day_filter(day: dt.date):
 
 def expire_snapshots(
     table: Table,
+    locks: Locks,
     *,
     older_than: dt.datetime,
     keep: int,
@@ -133,19 +140,21 @@ def expire_snapshots(
     """
     cutoff = min(older_than, pending_since) if pending_since else older_than
     for attempt in range(COMMIT_ATTEMPTS):
-        snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
-        current = table.current_snapshot()
-        candidates = [
-            s.snapshot_id
-            for s in snapshots[: max(0, len(snapshots) - keep)]
-            if s.timestamp_ms < int(cutoff.timestamp() * 1000)
-            and (watermark is None or (s.sequence_number or 0) <= watermark)
-            and (current is None or s.snapshot_id != current.snapshot_id)
-        ]
-        if not candidates:
-            return 0
         try:
-            table.maintenance.expire_snapshots().by_ids(candidates).commit()
+            with holding(locks, commit_lock(table.name()[-1])):
+                table.refresh()
+                snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
+                current = table.current_snapshot()
+                candidates = [
+                    s.snapshot_id
+                    for s in snapshots[: max(0, len(snapshots) - keep)]
+                    if s.timestamp_ms < int(cutoff.timestamp() * 1000)
+                    and (watermark is None or (s.sequence_number or 0) <= watermark)
+                    and (current is None or s.snapshot_id != current.snapshot_id)
+                ]
+                if not candidates:
+                    return 0
+                table.maintenance.expire_snapshots().by_ids(candidates).commit()
         except (CommitFailedException, OperationalError):
             if attempt == COMMIT_ATTEMPTS - 1:
                 raise
@@ -156,7 +165,9 @@ def expire_snapshots(
     return 0
 
 
-def drop_days_before(table: Table, name: str, cutoff: dt.date, *, dry_run: bool = False) -> MaintenanceReport:
+def drop_days_before(
+    table: Table, name: str, cutoff: dt.date, locks: Locks, *, dry_run: bool = False
+) -> MaintenanceReport:
     """Delete the days before `cutoff` (whole partitions: a file holds one day, so none is rewritten)."""
     report = MaintenanceReport(name)
     if table.current_snapshot() is None or not table.spec().fields:
@@ -169,7 +180,9 @@ def drop_days_before(table: Table, name: str, cutoff: dt.date, *, dry_run: bool 
     for attempt in range(COMMIT_ATTEMPTS):
         faults.point("retention-before-commit")
         try:
-            table.delete(predicate, snapshot_properties={REWRITE_PROPERTY: "retention"})
+            with holding(locks, commit_lock(name)):
+                table.refresh()
+                table.delete(predicate, snapshot_properties={REWRITE_PROPERTY: "retention"})
             return report
         except (CommitFailedException, OperationalError):
             if attempt == COMMIT_ATTEMPTS - 1:

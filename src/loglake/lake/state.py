@@ -10,10 +10,12 @@ connection dies). Without `--state`, a Glue or REST lake keeps its state on this
 from __future__ import annotations
 
 import hashlib
+import time
 from functools import cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from loglake.lake.catalog import LakeError, LakeLocation
 
@@ -63,6 +65,19 @@ def engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return sqlite
+
+
+def create_tables(metadata: MetaData, database: Engine) -> None:
+    """Create the tables that do not exist yet. Writers starting at once race to create them; PostgreSQL lets one
+    win and tells the others of a duplicate, after which the tables exist and the next try passes."""
+    for attempt in range(5):
+        try:
+            metadata.create_all(database)
+            return
+        except (IntegrityError, ProgrammingError, OperationalError):
+            if attempt == 4:
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 def lock_key(name: str) -> int:
