@@ -28,7 +28,7 @@ from pyiceberg.partitioning import PartitionField, PartitionSpec
 from pyiceberg.schema import assign_fresh_schema_ids
 from pyiceberg.table import Table
 from pyiceberg.transforms import DayTransform
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 NAMESPACE = "loglake"
 BATCH_PROPERTY = "loglake.batch"
@@ -191,14 +191,23 @@ def check_bucket(location: LakeLocation) -> None:
         ) from None
 
 
+def _sql_catalog(url: str, properties: dict[str, str]) -> SqlCatalog:
+    """A SqlCatalog, whose first use creates its tables: writers starting a new lake at once race to create
+    them, and the losers (told "already exists") find them there on the next try."""
+    for attempt in range(4):
+        try:
+            return SqlCatalog("loglake", uri=url, **properties)
+        except (OperationalError, IntegrityError, ProgrammingError):
+            time.sleep(0.1 * (attempt + 1))
+    return SqlCatalog("loglake", uri=url, **properties)
+
+
 def _catalog(location: LakeLocation) -> Catalog:
     """The pyiceberg catalog the settings name; S3 credentials come from the standard AWS chain (none stored)."""
     kind, _, url = location.settings.catalog.partition(":")
     properties = {"warehouse": location.warehouse_uri, **s3_properties(location)}
-    if kind == "sqlite":
-        return SqlCatalog("loglake", uri=f"sqlite:///{location.catalog_db}", **properties)
-    if kind == "sql":
-        return SqlCatalog("loglake", uri=url, **properties)
+    if kind in ("sqlite", "sql"):
+        return _sql_catalog(f"sqlite:///{location.catalog_db}" if kind == "sqlite" else url, properties)
     if kind == "glue":
         from pyiceberg.catalog.glue import GlueCatalog
 
