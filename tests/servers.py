@@ -105,3 +105,53 @@ def _wait_for_port(port: int, process: subprocess.Popen, timeout: float = 20) ->
                 return
         time.sleep(0.1)
     raise RuntimeError("rclone serve s3 did not start listening")
+
+
+@dataclass(frozen=True)
+class PostgresServer:
+    url: str  # SQLAlchemy URL (psycopg 3)
+
+
+def postgres_binaries() -> Path | None:
+    """The folder of PostgreSQL's server programs (initdb, postgres), if installed."""
+    for found in (shutil.which("initdb"), *sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))):
+        if found and Path(found).exists():
+            return Path(found).resolve().parent
+    return None
+
+
+@contextmanager
+def postgres() -> Iterator[PostgresServer]:
+    """A throwaway PostgreSQL on 127.0.0.1 (LOGLAKE_TEST_POSTGRES_URL if set). As root it runs as `postgres`,
+    since initdb refuses root."""
+    if os.environ.get("LOGLAKE_TEST_POSTGRES_URL"):
+        yield PostgresServer(os.environ["LOGLAKE_TEST_POSTGRES_URL"])
+        return
+    import tempfile
+
+    binaries = postgres_binaries()
+    if binaries is None:
+        raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
+    data = Path(tempfile.mkdtemp(prefix="loglake-pg-"))
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(data, "postgres")
+    port = free_port()
+    subprocess.run(
+        [*as_user, str(binaries / "initdb"), "-D", str(data / "db"), "-A", "trust", "-U", "loglake"],
+        check=True,
+        capture_output=True,
+    )
+    settings = ["-h", "127.0.0.1", "-p", str(port), "-k", str(data), "-c", "max_connections=200", "-c", "fsync=off"]
+    process = subprocess.Popen(
+        [*as_user, str(binaries / "postgres"), "-D", str(data / "db"), *settings],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for_port(port, process)
+        yield PostgresServer(f"postgresql+psycopg://loglake@127.0.0.1:{port}/postgres")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        shutil.rmtree(data, ignore_errors=True)

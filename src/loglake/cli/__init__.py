@@ -15,6 +15,7 @@ from loglake.cli import (  # noqa: F401 - importing registers the commands
     iac,
     ingest,
     intel,
+    maintain,
     posture,
     query,
     rules_export,

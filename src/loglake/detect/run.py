@@ -28,6 +28,7 @@ from loglake.detect.rule import Rule
 from loglake.detect.store import AlertStore, locked
 from loglake.detect.watermark import NewData, WatermarkStore, align, new_data
 from loglake.lake import catalog as lake_catalog
+from loglake.lake import state as lake_state
 
 
 @dataclass
@@ -58,8 +59,9 @@ def rule_timeout() -> float:
     return float(os.environ.get("LOGLAKE_RULE_TIMEOUT", "300"))
 
 
-def state_path(lake: Path) -> Path:
-    return lake / "detect-state.db"
+def state_url(lake: Path) -> str:
+    """The database holding the rules' watermarks (see lake/state.py)."""
+    return lake_state.detect_state_url(lake_catalog.LakeLocation(lake))
 
 
 def detect(
@@ -79,7 +81,7 @@ def detect(
         tables = log_tables(lake)
         con = open_connection(lake, threads=threads, tables=tables)
         store = AlertStore(lake)
-        marks = WatermarkStore(state_path(lake))
+        marks = WatermarkStore(state_url(lake))
         now = dt.datetime.now(dt.UTC)
         try:
             fresh = _NewDataCache(tables)

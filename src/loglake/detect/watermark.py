@@ -8,16 +8,17 @@ come from the data files' lake_time bounds in the manifests, so finding them rea
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
 
+import sqlalchemy as sa
 from pyiceberg.conversions import from_bytes
 from pyiceberg.manifest import ManifestEntryStatus
 from pyiceberg.table import Table
 from pyiceberg.types import TimestamptzType
 
 from loglake.detect.connection import TimeRange
+from loglake.lake import state as lake_state
+from loglake.lake.maintenance import REWRITE_PROPERTY
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -36,8 +37,8 @@ def new_data(table: Table, after: int) -> NewData:
     for snapshot in table.metadata.snapshots:
         sequence = snapshot.sequence_number or 0
         current = max(current, sequence)
-        if sequence <= after:
-            continue
+        if sequence <= after or _is_rewrite(snapshot):
+            continue  # seen, or the same rows in new files (compaction)
         for manifest in snapshot.manifests(table.io):
             if manifest.added_snapshot_id != snapshot.snapshot_id:
                 continue  # carried over from an earlier snapshot
@@ -45,6 +46,10 @@ def new_data(table: Table, after: int) -> NewData:
                 if entry.status == ManifestEntryStatus.ADDED:
                     ranges.append(_bounds(entry.data_file, field_id))
     return NewData(merge_ranges(ranges), current)
+
+
+def _is_rewrite(snapshot) -> bool:
+    return snapshot.summary is not None and REWRITE_PROPERTY in snapshot.summary.additional_properties
 
 
 def _bounds(data_file, field_id: int) -> TimeRange:
@@ -75,29 +80,43 @@ def align(ranges: list[TimeRange], bucket: dt.timedelta) -> list[TimeRange]:
     return merge_ranges(widened)
 
 
-class WatermarkStore:
-    """Per rule and table, the last sequence number evaluated (a SQLite file beside the catalog)."""
+_metadata = sa.MetaData()
+watermarks = sa.Table(
+    "watermarks",
+    _metadata,
+    sa.Column("rule_id", sa.Text, primary_key=True),
+    sa.Column("tbl", sa.Text, primary_key=True),
+    sa.Column("sequence", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.Text, nullable=False),
+)
 
-    def __init__(self, path: Path):
-        self._db = sqlite3.connect(path, timeout=60, isolation_level=None)
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS watermarks (rule_id TEXT NOT NULL, tbl TEXT NOT NULL, "
-            "sequence INTEGER NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (rule_id, tbl))"
-        )
+
+class WatermarkStore:
+    """Per rule and table, the last sequence number evaluated, in the lake's state database (lake/state.py)."""
+
+    def __init__(self, url: str):
+        self._engine = lake_state.engine(url)
+        lake_state.create_tables(_metadata, self._engine)
 
     def get(self, rule_id: str) -> dict[str, int]:
-        rows = self._db.execute("SELECT tbl, sequence FROM watermarks WHERE rule_id = ?", [rule_id]).fetchall()
-        return dict(rows)
+        query = sa.select(watermarks.c.tbl, watermarks.c.sequence).where(watermarks.c.rule_id == rule_id)
+        with self._engine.connect() as db:
+            return {table: sequence for table, sequence in db.execute(query)}
 
     def set(self, rule_id: str, sequences: dict[str, int]) -> None:
         now = dt.datetime.now(dt.UTC).isoformat()
-        with self._db:
-            self._db.execute("BEGIN")
-            self._db.executemany(
-                "INSERT INTO watermarks VALUES (?, ?, ?, ?) ON CONFLICT (rule_id, tbl) "
-                "DO UPDATE SET sequence = excluded.sequence, updated_at = excluded.updated_at",
-                [(rule_id, table, sequence, now) for table, sequence in sequences.items()],
+        with self._engine.begin() as db:
+            db.execute(
+                sa.delete(watermarks).where(watermarks.c.rule_id == rule_id, watermarks.c.tbl.in_(list(sequences)))
             )
+            if sequences:
+                rows = [{"rule_id": rule_id, "tbl": t, "sequence": n, "updated_at": now} for t, n in sequences.items()]
+                db.execute(sa.insert(watermarks), rows)
+
+    def lowest(self, table: str) -> int | None:
+        """The lowest sequence number any rule has seen on `table` (None: no rule has run on it yet)."""
+        with self._engine.connect() as db:
+            return db.execute(sa.select(sa.func.min(watermarks.c.sequence)).where(watermarks.c.tbl == table)).scalar()
 
     def close(self) -> None:
-        self._db.close()
+        """Nothing to close: connections return to the process's pool."""

@@ -21,7 +21,9 @@ from loglake.ingest.summary import Summary
 from loglake.ingest.worker import Batch, BatchResult, run_batch
 from loglake.lake import catalog as lake_catalog
 from loglake.lake import rejects as rejects_table
+from loglake.lake import state as lake_state
 from loglake.lake.ledger import Ledger
+from loglake.lake.locks import commit_lock, holding, lake_locks
 
 # Compressed input per batch: small enough that every worker gets several batches and that a batch's decoded
 # records (held until the batch is written) stay well under a gigabyte; large enough for sizeable Parquet files.
@@ -112,7 +114,7 @@ def ingest(
     objects = plan(options) if objects is None else _unique(objects)
     ensure_tables(options.lake)
     location = lake_catalog.LakeLocation(options.lake)
-    ledger = Ledger(location.state_db)
+    ledger = Ledger(lake_state.ingest_state_url(location), lake_locks(location))
     summary = Summary()
     try:
         catalog = lake_catalog.open_catalog(location)
@@ -255,7 +257,8 @@ def _commit(results: list[BatchResult], catalog, ledger: Ledger) -> None:
     tables = sorted({name for result in results for name in result.files})
     for name in tables:
         files = {r.batch: r.files[name] for r in results if name in r.files}
-        lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files)
+        with holding(ledger.locks, commit_lock(name)):
+            lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files)
         faults.point("between-table-commits")
     faults.point("before-ledger")
     ledger.complete({r.batch: r.objects for r in results})

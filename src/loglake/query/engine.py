@@ -16,6 +16,7 @@ from pyiceberg.table import Table
 from loglake.context import views as context_views
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
+from loglake.query.s3 import configure_s3
 
 EXTENSIONS = ("avro", "iceberg")  # avro first: iceberg reads manifests with it
 
@@ -47,10 +48,13 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     table names (`test_table_vpclogs`, `cloudtrail_logs_pp`, ...) and partition columns (`date`, `day`,
     `region`, ...), as views in an `athena` schema searched first.
     """
-    catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
+    location = lake_catalog.LakeLocation(lake)
+    catalog = lake_catalog.open_catalog(location)
     con = duckdb.connect(config={"threads": threads} if threads else {})
     for name in EXTENSIONS:
         con.execute(f"LOAD '{_extension_path(name)}'")
+    if location.on_s3:
+        configure_s3(con, location, _extension_path("httpfs"))
     con.execute("SET TimeZone = 'UTC'")
     # A query bigger than memory spills to the system's temporary folder, not to ./.tmp wherever loglake runs.
     spill = Path(tempfile.gettempdir()) / f"loglake-duckdb-{os.getuid()}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ import pyarrow.compute as pc
 from loglake.detect.hunt import Window, log_tables
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
+from loglake.lake import state as lake_state
+from loglake.lake.ledger import last_ingest
 from loglake.lake.rejects import TABLE as REJECTS
 
 TOP = 10
@@ -82,13 +83,9 @@ def _table_of(format_name: str | None) -> str:
 
 def _ledger(lake: Path) -> dict[str, Any]:
     """When the last object came in and how many are in, from the ingest ledger (read-only)."""
-    path = lake_catalog.LakeLocation(lake).state_db
-    if not path.exists():
+    location = lake_catalog.LakeLocation(lake)
+    if not location.state_db.exists() and lake_state.shared_state_url(location) is None:
         return {"last_ingest": None, "objects": 0}
-    try:
-        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30) as db:
-            last, objects = db.execute("SELECT max(ingested_at), count(*) FROM ingested_objects").fetchone()
-    except sqlite3.OperationalError:  # a ledger from before any ingest finished has no table yet
-        return {"last_ingest": None, "objects": 0}
+    last, objects = last_ingest(lake_state.ingest_state_url(location))
     # the ledger writes isoformat(): as a datetime it is sent like every other time (...Z)
     return {"last_ingest": dt.datetime.fromisoformat(last) if last else None, "objects": objects}

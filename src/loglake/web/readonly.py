@@ -208,7 +208,11 @@ def _materialise_empty(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 
 def catalog_state(location: lake_catalog.LakeLocation) -> dict[str, str | None]:
-    """Each lake table's current metadata file, read straight from the catalog database (cheap: one query)."""
+    """Each lake table's current metadata file: one query of the SQLite catalog, else asked of the catalog."""
+    if location.settings.catalog != "sqlite":
+        catalog = lake_catalog.open_catalog(location)
+        names = lake_catalog.table_names(catalog)
+        return {name: lake_catalog.load_table(catalog, name).metadata_location for name in names}
     uri = f"{location.catalog_db.resolve().as_uri()}?mode=ro"
     with sqlite3.connect(uri, uri=True, timeout=30) as db:
         rows = db.execute(
@@ -219,8 +223,13 @@ def catalog_state(location: lake_catalog.LakeLocation) -> dict[str, str | None]:
 
 
 def lock_down(con: duckdb.DuckDBPyConnection, location: lake_catalog.LakeLocation, state: dict) -> None:
-    """From here on the connection reads the lake's table folders and nothing else, and cannot be unlocked."""
-    allowed = sorted({str(location.warehouse.resolve()), *_table_folders(state)})
+    """From here on the connection reads the lake's table folders and nothing else, and cannot be unlocked.
+
+    For a lake on S3 the allowed prefixes are s3:// ones: its warehouse (and any table registered from
+    elsewhere), not the bucket, another bucket or any local file.
+    """
+    warehouse = location.warehouse_uri if location.on_s3 else str(location.warehouse.resolve())
+    allowed = sorted({warehouse, *_table_folders(state)})
     spill = location.root / "web" / "spill"  # DuckDB adds its temp folder to the allowed ones: keep it ours
     spill.mkdir(parents=True, exist_ok=True)
     quoted = ", ".join(_literal(path.rstrip("/") + "/") for path in allowed)
@@ -241,6 +250,8 @@ def _table_folders(state: dict[str, str | None]) -> set[str]:
     for location in state.values():
         if location and location.startswith("file://"):
             folders.add(str(Path(location.removeprefix("file://")).parent.parent))
+        elif location and location.startswith("s3://"):
+            folders.add(location.rsplit("/", 2)[0])
     return folders
 
 

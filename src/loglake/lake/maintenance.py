@@ -1,0 +1,196 @@
+"""Keeping a lake small and fast: compaction (many small files per day become few), snapshot expiry and
+retention (days older than N dropped).
+
+Each change is one Iceberg commit per table and day, so a run killed at any point leaves the lake as it was
+before that commit or after it: the same rows either way. What a killed run wrote but never committed is an
+unreferenced file, never read. A commit that loses a race with a writer (an ingest appending to the same day)
+is planned again from the new snapshot; compaction deletes exactly the files it read, never a newcomer's.
+
+Compaction snapshots carry `loglake.rewrite`; detection (watermark.py) treats them as no new data, since the
+rows are the same ones in new files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pyarrow.compute as pc
+from pyiceberg.exceptions import CommitFailedException
+from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
+from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.manifest import DataFile
+from pyiceberg.table import Table
+from sqlalchemy.exc import OperationalError
+
+from loglake.ingest import faults
+from loglake.lake.catalog import COMMIT_ATTEMPTS
+from loglake.lake.locks import Locks, commit_lock, holding
+
+REWRITE_PROPERTY = "loglake.rewrite"
+SMALL_FILE_BYTES = 64 << 20  # files below this are merged; a day's compacted file is up to the table's target
+EPOCH_DAY = dt.date(1970, 1, 1)
+
+
+@dataclass
+class MaintenanceReport:
+    table: str
+    days_compacted: int = 0
+    files_before: int = 0
+    files_after: int = 0
+    rows_rewritten: int = 0
+    snapshots_expired: int = 0
+    days_dropped: list[str] = field(default_factory=list)
+
+
+def compact(table: Table, name: str, locks: Locks, on_day: Callable[[], None] | None = None) -> MaintenanceReport:
+    """Merge each day's small files into one (or a few), one commit per day."""
+    report = MaintenanceReport(name)
+    for day in sorted(_small_files_by_day(table)):
+        _compact_day(table, day, report, locks)
+        if on_day:
+            on_day()
+    return report
+
+
+def days_to_compact(table: Table) -> int:
+    return len(_small_files_by_day(table))
+
+
+def _small_files_by_day(table: Table) -> dict[dt.date, list[DataFile]]:
+    if table.current_snapshot() is None or not table.spec().fields:
+        return {}
+    by_day: dict[dt.date, list[DataFile]] = defaultdict(list)
+    for task in table.scan().plan_files():
+        if task.file.file_size_in_bytes < SMALL_FILE_BYTES:
+            by_day[EPOCH_DAY + dt.timedelta(days=task.file.partition[0])].append(task.file)
+    return {day: files for day, files in by_day.items() if len(files) > 1}
+
+
+def _compact_day(table: Table, day: dt.date, report: MaintenanceReport, locks: Locks) -> None:
+    for attempt in range(COMMIT_ATTEMPTS):
+        tasks = [t for t in table.scan(row_filter=_day_filter(day)).plan_files() if _is_small(t.file)]
+        if len(tasks) <= 1:
+            return  # another compaction did it meanwhile
+        rows = ArrowScan(table.metadata, table.io, table.schema(), _day_filter(day)).to_table(tasks)
+        rows = rows.take(pc.sort_indices(rows, [("lake_time", "ascending")]))
+        written = list(
+            _dataframe_to_data_files(table_metadata=table.metadata, df=rows, io=table.io, write_uuid=uuid.uuid4())
+        )
+        faults.point("compact-before-commit")
+        try:
+            with holding(locks, commit_lock(table.name()[-1])):
+                table.refresh()
+                live = {t.file.file_path for t in table.scan(row_filter=_day_filter(day)).plan_files()}
+                if not {t.file.file_path for t in tasks} <= live:
+                    raise CommitFailedException("another compaction rewrote these files meanwhile")
+                with table.transaction() as tx:
+                    rewrite = tx.update_snapshot(snapshot_properties={REWRITE_PROPERTY: "compaction"}).overwrite()
+                    with rewrite:
+                        for task in tasks:
+                            rewrite.delete_data_file(task.file)
+                        for data_file in written:
+                            rewrite.append_data_file(data_file)
+        except (CommitFailedException, OperationalError):
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            _pause(attempt)
+            table.refresh()
+            continue
+        faults.point("compact-after-commit")
+        report.days_compacted += 1
+        report.files_before += len(tasks)
+        report.files_after += len(written)
+        report.rows_rewritten += rows.num_rows
+        return
+
+
+def _is_small(data_file: DataFile) -> bool:
+    return data_file.file_size_in_bytes < SMALL_FILE_BYTES
+
+
+def _day_filter(day: dt.date):
+    start = dt.datetime.combine(day, dt.time(), dt.UTC)
+    return And(
+        GreaterThanOrEqual("lake_time", start.isoformat()),
+        LessThan("lake_time", (start + dt.timedelta(days=1)).isoformat()),
+    )
+
+
+def expire_snapshots(
+    table: Table,
+    locks: Locks,
+    *,
+    older_than: dt.datetime,
+    keep: int,
+    pending_since: dt.datetime | None = None,
+    watermark: int | None = None,
+) -> int:
+    """Drop snapshots older than `older_than` beyond the newest `keep`, except those still needed:
+
+    - taken after `pending_since` (when the oldest unfinished ingest batch started): a batch's snapshot tag is
+      how a take-over knows the batch is already in;
+    - with a sequence number above `watermark` (the lowest a detection rule has seen on this table): the
+      files a snapshot adds are how a rule finds what it has not seen yet.
+    """
+    cutoff = min(older_than, pending_since) if pending_since else older_than
+    for attempt in range(COMMIT_ATTEMPTS):
+        try:
+            with holding(locks, commit_lock(table.name()[-1])):
+                table.refresh()
+                snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
+                current = table.current_snapshot()
+                candidates = [
+                    s.snapshot_id
+                    for s in snapshots[: max(0, len(snapshots) - keep)]
+                    if s.timestamp_ms < int(cutoff.timestamp() * 1000)
+                    and (watermark is None or (s.sequence_number or 0) <= watermark)
+                    and (current is None or s.snapshot_id != current.snapshot_id)
+                ]
+                if not candidates:
+                    return 0
+                table.maintenance.expire_snapshots().by_ids(candidates).commit()
+        except (CommitFailedException, OperationalError):
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            _pause(attempt)
+            table.refresh()
+            continue
+        return len(candidates)
+    return 0
+
+
+def drop_days_before(
+    table: Table, name: str, cutoff: dt.date, locks: Locks, *, dry_run: bool = False
+) -> MaintenanceReport:
+    """Delete the days before `cutoff` (whole partitions: a file holds one day, so none is rewritten)."""
+    report = MaintenanceReport(name)
+    if table.current_snapshot() is None or not table.spec().fields:
+        return report
+    days = sorted({EPOCH_DAY + dt.timedelta(days=t.file.partition[0]) for t in table.scan().plan_files()})
+    report.days_dropped = [d.isoformat() for d in days if d < cutoff]
+    if dry_run or not report.days_dropped:
+        return report
+    predicate = LessThan("lake_time", dt.datetime.combine(cutoff, dt.time(), dt.UTC).isoformat())
+    for attempt in range(COMMIT_ATTEMPTS):
+        faults.point("retention-before-commit")
+        try:
+            with holding(locks, commit_lock(name)):
+                table.refresh()
+                table.delete(predicate, snapshot_properties={REWRITE_PROPERTY: "retention"})
+            return report
+        except (CommitFailedException, OperationalError):
+            if attempt == COMMIT_ATTEMPTS - 1:
+                raise
+            _pause(attempt)
+            table.refresh()
+    return report
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
