@@ -1,13 +1,14 @@
 """Scale-out figures: ingest to an S3 server against local disk, and growth with the number of events.
 
-    python bench/scale.py [--events 1e6 1e7] [--s3-events 1e6] [--days 30] [--workers 2]
+    python bench/scale.py [--events 1e6 1e7] [--s3-events 1e6] [--days 30] [--per-day 100000] [--workers 2]
 
 1. The same VPC flow log files ingested with the same workers into a local lake and into a lake on a real
    S3 server (`rclone serve s3` on 127.0.0.1, started here): events/s of each and their ratio (target >= 70%).
-2. Growth, on local disk: for each size, a fresh lake of that many events spread over --days days; ingest
-   time and events/s, and the time of a one-day query (count and top talkers of one day), each as a ratio to
-   the smallest size measured in this run. Linear ingest keeps events/s flat (ratio ~1); partition pruning
-   keeps the one-day query flat while the lake grows.
+2. Growth, on local disk: for each size, a fresh lake of that many events at --per-day events a day (a lake
+   grows by adding days, so 10x the events is 10x the days); ingest time and events/s, and the time of a
+   one-day query (count and top talkers of one day), each as a ratio to the smallest size measured in this
+   run. Linear ingest keeps events/s flat (ratio ~1); partition pruning keeps the one-day query flat while the
+   lake grows.
 """
 
 from __future__ import annotations
@@ -40,14 +41,15 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=float, nargs="+", default=[1e6, 1e7])
     parser.add_argument("--s3-events", type=float, default=1e6)
-    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--days", type=int, default=30, help="Days the S3-vs-local events are spread over.")
+    parser.add_argument("--per-day", type=int, default=100_000, help="Events a day in the growth lakes.")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         os.environ["LOGLAKE_STATE_DIR"] = str(root / "state")
         s3_vs_local(root, int(args.s3_events), args.days, args.workers)
-        growth(root, [int(n) for n in args.events], args.days, args.workers)
+        growth(root, [int(n) for n in args.events], args.per_day, args.workers)
 
 
 def s3_vs_local(root: Path, events: int, days: int, workers: int) -> None:
@@ -64,14 +66,15 @@ def s3_vs_local(root: Path, events: int, days: int, workers: int) -> None:
     print(f"{'S3 (rclone serve s3)':<22} {on_s3:>8.1f} {events / on_s3:>10,.0f} {local / on_s3:>9.2f}")
 
 
-def growth(root: Path, sizes: list[int], days: int, workers: int) -> None:
-    print(f"\ngrowth: events over {days} days, {workers} workers; ratios against the first row")
+def growth(root: Path, sizes: list[int], per_day: int, workers: int) -> None:
+    print(f"\ngrowth: {per_day:,} events a day, {workers} workers; ratios against the first row")
     print(
-        f"{'events':>12} {'ingest s':>9} {'events/s':>10} {'(ratio)':>8} {'1-day count s':>14} {'(ratio)':>8} "
-        f"{'1-day top s':>12} {'(ratio)':>8}"
+        f"{'events':>12} {'days':>5} {'ingest s':>9} {'events/s':>10} {'(ratio)':>8} "
+        f"{'1-day count s':>14} {'(ratio)':>8} {'1-day top s':>12} {'(ratio)':>8}"
     )
     base = None
     for events in sizes:
+        days = max(1, events // per_day)
         source = write_flow_logs(root / f"src-{events}", events, days)
         lake = root / f"lake-{events}"
         seconds = ingest_seconds(source, lake, workers)
@@ -79,7 +82,7 @@ def growth(root: Path, sizes: list[int], days: int, workers: int) -> None:
         rate = events / seconds
         base = base or (rate, count, top)
         print(
-            f"{events:>12,} {seconds:>9.1f} {rate:>10,.0f} {rate / base[0]:>8.2f} {count:>14.3f} "
+            f"{events:>12,} {days:>5} {seconds:>9.1f} {rate:>10,.0f} {rate / base[0]:>8.2f} {count:>14.3f} "
             f"{count / base[1]:>8.2f} {top:>12.3f} {top / base[2]:>8.2f}"
         )
 
