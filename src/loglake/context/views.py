@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
-import sqlglot
 
 from loglake.context.index import ASSET_COLUMNS, INDEX, index_sql
 from loglake.policy.assets import ASSETS
 from loglake.policy.assets import SCHEMA as ASSETS_SCHEMA
+from loglake.query import dialects
 
 SUFFIX = "_ctx"
 # What the index reads of the assets table
@@ -129,7 +129,6 @@ def _no_assets(con: duckdb.DuckDBPyConnection) -> str:
 
 def translated(dialect: str) -> list[str]:
     """`CREATE VIEW` statements for the index and every enriched view, in `dialect` (trino, athena or spark)."""
-    write = "trino" if dialect == "athena" else dialect
     statements = [f"CREATE OR REPLACE VIEW {INDEX} AS {index_sql()}"]
     statements += [f"CREATE OR REPLACE VIEW {view_name(t)} AS {enriched_sql(t)}" for t in sorted(MATCHES)]
-    return [sqlglot.transpile(s, read="duckdb", write=write)[0] for s in statements]
+    return [dialects.from_duckdb(s, dialect) for s in statements]  # the translator rules use, with its checks
