@@ -39,7 +39,7 @@ RULES = [
 ]
 # Every built-in rule Spark cannot run (DuckDB functions without a Spark form sqlglot knows); docs/spark.md
 EVERY_RULE_NOT_ON_SPARK = {
-    "intel.indicator_match": "PARSE_SYNTAX_ERROR",  # list slicing labels[i:]
+    "intel.indicator_match": "DATATYPE_MISMATCH",  # len() of a list column
     "aws.context.internet_reached_internal_asset": "asset_direction",  # asset context is built in DuckDB only
 }
 
@@ -166,7 +166,7 @@ def test_cli_spark_detect_reports_rules_and_lists_what_spark_cannot_run(spark, l
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "2 rules: 1 evaluated" in out
-    assert "intel.indicator_match" in out and "PARSE_SYNTAX_ERROR" in out
+    assert "intel.indicator_match" in out and "DATATYPE_MISMATCH" in out
 
 
 def test_cli_spark_query_runs_athena_sql_like_loglake_query(spark, pipeline_lake: Path, capsys) -> None:
@@ -197,4 +197,4 @@ def test_cli_spark_detect_check_lists_only_what_spark_cannot_run(spark, pipeline
     assert main([*args, "--rule", "aws.vpc.port_scan", "--rule", "intel.indicator_match"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "rule,reason" and len(lines) == 2
-    assert lines[1].startswith("intel.indicator_match,") and "PARSE_SYNTAX_ERROR" in lines[1]
+    assert lines[1].startswith("intel.indicator_match,") and "DATATYPE_MISMATCH" in lines[1]

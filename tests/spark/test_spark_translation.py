@@ -34,6 +34,9 @@ EXPRESSIONS = [
     "len(list_filter(json_extract_string(d, '$.items[*].group'), lambda g: g = 'all'))",
     "list_bool_or(list_transform(json_extract_string(d, '$.layers[*]'), lambda l: l LIKE '%b'))",
     "list_concat([d], json_extract(d, '$.Statement[*]'))",
+    "string_split(json_extract_string(d, '$.name'), '/')[2:]",
+    "string_split(json_extract_string(d, '$.name'), '/')[2:2]",
+    "len(string_split(json_extract_string(d, '$.name'), '/'))",
 ]
 
 

@@ -228,6 +228,24 @@ def _spark_json_array_length(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _spark_list_slice(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `xs[a:b]` / `xs[a:]` (1-based, b included) is Spark's `slice(xs, a, length)`. Rules slice lists
+    this way, not strings (they take `substr`), so a slice is read as a list's."""
+    if not (
+        isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice)
+    ):
+        return node
+    bounds = node.expressions[0]
+    start, end = bounds.this, bounds.expression
+    if start is None:
+        start = exp.Literal.number(1)
+    items = node.this.transform(_spark_list_slice)
+    last = end if end is not None else exp.ArraySize(this=items.copy())
+    length = exp.Add(this=exp.Sub(this=last.copy(), expression=start.copy()), expression=exp.Literal.number(1))
+    count = exp.Greatest(this=exp.Paren(this=length), expressions=[exp.Literal.number(0)])
+    return exp.Anonymous(this="slice", expressions=[items, start.copy(), count])
+
+
 def _spark_list_concat(node: exp.Expression) -> exp.Expression:
     """DuckDB's `list_concat` reads a NULL list as []; Spark's `concat` of arrays is NULL if one is."""
     if not isinstance(node, exp.ArrayConcat):
@@ -294,6 +312,7 @@ DUCKDB_SPARK_FIXES = [
     _spark_json_array_length,
     _spark_json_type,
     _spark_list_concat,
+    _spark_list_slice,
 ]
 
 
@@ -318,14 +337,18 @@ def parse(sql: str, dialect: str) -> list[exp.Expression]:
 
 
 def to_spark(sql: str, dialect: str = "duckdb", rename: dict[str, str] | None = None) -> str:
-    """The Spark SQL form of SQL written for `dialect` (loglake's own queries and rules are DuckDB SQL).
+    """The Spark SQL form of SQL written for `dialect` (loglake's own queries and rules are DuckDB SQL, and take
+    the one DuckDB translation, `from_duckdb`, with its checks).
 
     `rename` maps qualified table names (`lake.cloudtrail_logs`) to the names Spark knows them by.
     """
+    renamed = (lambda node: _renamed(node, rename)) if rename else None
+    if dialect == "duckdb":
+        return from_duckdb(sql, "spark", rewrite=renamed)
     statements = parse(sql, dialect)
-    if rename:
-        statements = [s.transform(lambda node: _renamed(node, rename)) for s in statements]
-    for fix in SPARK_FIXES + (DUCKDB_SPARK_FIXES if dialect == "duckdb" else []):
+    if renamed:
+        statements = [s.transform(renamed) for s in statements]
+    for fix in SPARK_FIXES:
         statements = [s.transform(fix) for s in statements]
     try:
         return ";\n".join(s.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE) for s in statements)
@@ -347,10 +370,24 @@ def _first_error(error: ParseError) -> str:
 
 
 # DuckDB functions sqlglot does not know, that the other engine has under the same name and meaning
+# Spark functions the Spark fixes above write (they are no longer DuckDB's)
+_SPARK_WRITTEN = {
+    "try_url_decode",
+    "date_format",
+    "try_parse_json",
+    "try_variant_get",
+    "to_json",
+    "schema_of_variant",
+    "regexp_extract",
+    "map",
+    "exists",
+    "slice",
+}
 _SAME_NAME = {
     "url_decode": {"athena", "trino", "spark"},
     "url_encode": {"athena", "trino", "spark"},
     "json_array_length": {"athena", "trino", "spark"},
+    "bin": {"spark"},  # a number in base 2, as text
 }
 
 
@@ -400,6 +437,15 @@ def _lake_date_arithmetic(node: exp.Expression) -> exp.Expression:
     return exp.DateAdd(this=date.copy(), expression=exp.Literal.number(amount), unit=exp.Var(this="DAY"))
 
 
+def _regexp_full_match(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `regexp_full_match(x, p)` (the whole text matches) as a partial match of the anchored pattern, which
+    Trino and Spark have (`regexp_like`)."""
+    if isinstance(node, exp.RegexpFullMatch) and isinstance(node.expression, exp.Literal):
+        anchored = exp.Literal.string(f"^(?:{node.expression.this})$")
+        return exp.RegexpLike(this=node.this, expression=anchored)
+    return node
+
+
 def from_duckdb(
     sql: str,
     dialect: str,
@@ -424,9 +470,13 @@ def from_duckdb(
         statements = [s.transform(rewrite) for s in statements]
     if schema is not None and dialect != "spark":
         statements = [_expand_star_excludes(s, schema) for s in statements]
+    if dialect == "spark":
+        for fix in SPARK_FIXES + DUCKDB_SPARK_FIXES:
+            statements = [s.transform(fix) for s in statements]
     for statement in statements:
         for call in statement.find_all(exp.Anonymous):
-            if dialect not in _SAME_NAME.get(call.name.lower(), set()):
+            name = call.name.lower()
+            if dialect not in _SAME_NAME.get(name, set()) and not (dialect == "spark" and name in _SPARK_WRITTEN):
                 raise DialectError(f"DuckDB's {call.name}() has no known {dialect} equivalent")
         if dialect != "spark" and statement.find(exp.Qualify):
             raise DialectError(f"QUALIFY does not exist in {dialect}")
@@ -434,7 +484,10 @@ def from_duckdb(
             raise DialectError(f"SELECT * EXCLUDE (...) does not exist in {dialect}")
         if dialect != "spark" and any(star.args.get("replace") for star in statement.find_all(exp.Star)):
             raise DialectError(f"SELECT * REPLACE (...) does not exist in {dialect}")
-    statements = [s.transform(_expand_group_by_all).transform(_lake_date_arithmetic) for s in statements]
+    statements = [
+        s.transform(_expand_group_by_all).transform(_lake_date_arithmetic).transform(_regexp_full_match)
+        for s in statements
+    ]
     try:
         out = [s.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE) for s in statements]
     except UnsupportedError as error:
