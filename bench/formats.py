@@ -14,7 +14,9 @@ recognises, then prints per format:
 
 Each figure is given as wall events/s AND CPU seconds per million events (user+sys of every process involved,
 the ingest's workers included), so a run on a busy machine still says what the code costs; `2-core` is the
-rate that CPU cost allows on two fully used cores (what a quiet machine shows, at best).
+rate that CPU cost allows on two fully used cores (what a quiet machine shows, at best). `one object` is an
+ingest of the format's first object alone (its CPU seconds are the fixed cost of any run: process start,
+imports, creating the lake); `marginal` is the whole run minus that one, the rate a longer run tends to.
 """
 
 from __future__ import annotations
@@ -87,8 +89,12 @@ def main() -> None:
                 f"{parsing.cpu / baseline.cpu:>10.1f}x"
             )
             if not args.parser_only:
+                one = _ingest(_first_object(groups[name], Path(tmp) / f"one-{name}"), Path(tmp) / f"lake1-{name}", 1)
                 whole = _ingest(groups[name], Path(tmp) / f"lake-{name}", args.workers)
                 print(f"{'':<11} {'end to end':<10} {len(objects):>7} {whole.events:>9,} {whole.cells()}")
+                print(f"{'':<11} {'one object':<10} {1:>7} {one.events:>9,} {one.wall:>9.1f}s {one.cpu:>7.1f}s")
+                marginal = Cost(whole.events - one.events, whole.wall - one.wall, whole.cpu - one.cpu)
+                print(f"{'':<11} {'marginal':<10} {len(objects) - 1:>7} {marginal.events:>9,} {marginal.cells()}")
 
 
 def _timed(run: Callable[[list], int], objects: list) -> Cost:
@@ -139,6 +145,16 @@ def _tokenise(name: str, objects: list[tuple[bytes, str]]) -> int:
         )
         lines += table.num_rows
     return lines
+
+
+def _first_object(folder: Path, out: Path) -> Path:
+    """A folder holding only the format's first object (at its key), to measure what any run costs: process
+    start, imports, creating the lake."""
+    first = min(p for p in folder.rglob("*") if p.is_file())
+    link = out / first.relative_to(folder)
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(first.resolve())
+    return out
 
 
 def _ingest(folder: Path, lake: Path, workers: int) -> Cost:
