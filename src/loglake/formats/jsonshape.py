@@ -250,8 +250,9 @@ class Struct(Shape):
         # transposed a chunk at a time: the chunk's structs stay in the CPU cache while each field is read out;
         # zip builds the extras' columns (last in each tuple) lazily, so they are never built
         for start in range(0, len(values), _CHUNK):
-            for column, items in zip(by_field, zip(*map(astuple, values[start : start + _CHUNK])), strict=False):
-                column += items
+            chunk_by_field = zip(*map(astuple, values[start : start + _CHUNK]), strict=True)
+            for column, items in zip(by_field, chunk_by_field, strict=False):  # stops before the extras
+                column.extend(items)
         return [f.shape.to_arrow(column) for f, column in zip(self.fields, by_field, strict=True)]
 
     def to_arrow(self, values: list[Any]) -> pa.Array:
