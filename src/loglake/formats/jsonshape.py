@@ -111,9 +111,12 @@ class Json(Shape):
         if not any(values):  # an absent key decodes as an empty Raw
             return pa.nulls(len(values), pa.string())
         raws = _binary(values)
-        if pc.any(pc.match_substring(raws, b"\n")).as_py():
-            # pretty-printed input: store the compact form, as delivered log files have it
-            raws = pa.array([msgspec.json.format(r, indent=0) if r else r for r in raws.to_pylist()], raws.type)
+        pretty = pc.match_substring(raws, b"\n")  # JSON strings cannot hold a raw newline: it is layout
+        if pc.any(pretty).as_py():
+            # pretty-printed input: store the compact form delivered log files have, value by value, so that a
+            # value reads the same whatever other objects share its batch
+            texts = zip(raws.to_pylist(), pretty.to_pylist(), strict=True)
+            raws = pa.array([msgspec.json.format(r, indent=-1) if p else r for r, p in texts], raws.type)
         absent = pc.or_(pc.equal(raws, b""), pc.equal(raws, b"null"))
         return pc.if_else(absent, pa.scalar(None, pa.string()), raws.cast(pa.string()))
 
