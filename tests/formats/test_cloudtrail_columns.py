@@ -230,3 +230,12 @@ def test_nested_json_reads_the_same_whatever_shares_its_batch():
     together = cloudtrail.to_arrow([compact, pretty]).column("requestparameters").to_pylist()
     assert together[: len(alone)] == alone == ['{"bucketName":"b","x":[1,{"y":null}]}', None]
     assert together[len(alone)] == '{"a":{"b":[1,2]}}'  # pretty-printed input stored as delivered files have it
+
+
+def test_source_addresses_read_the_same_whatever_shares_their_batch():
+    single = fast(orjson.dumps([event(sourceIPAddress=" 198.51.100.7 "), event(sourceIPAddress="s3.amazonaws.com")]))
+    pair = fast(orjson.dumps([event(sourceIPAddress="198.51.100.8, 10.0.0.8")]))
+    alone = cloudtrail.to_arrow([single]).column("lake_ips").to_pylist()
+    together = cloudtrail.to_arrow([single, pair]).column("lake_ips").to_pylist()
+    assert alone == together[:2] == [["198.51.100.7"], []]
+    assert together[2] == ["198.51.100.8", "10.0.0.8"]
