@@ -1,19 +1,22 @@
 """Ingest throughput and footprint, measured against baselines from the same run (the machine is noisy).
 
-    python bench/ingest.py [--days 1] [--scale 1 5] [--workers 2]
+    python bench/ingest.py [--days 1] [--scale 1 5] [--workers 2] [--only cloudtrail] [--raw DIR]
 
 For each scale, generates the demo estate's raw logs (every source it writes), groups the files by the format
 loglake recognises in them, and prints for each format: events/s and MB/s of uncompressed input end to end
 into the lake, lake bytes vs compressed input bytes, the time relative to DuckDB reading the same files
 (CloudTrail with explicit columns, flow logs with read_csv; "-" where no DuckDB reader fits), and the peak RSS
 of the largest ingest process (the main process or a worker). Several scales show whether memory grows with
-the input.
+the input. "CPU-s/M" is the CPU time of the ingest (user+sys of the CLI process and its workers) per million
+events: unlike events/s it does not depend on what else the machine runs. `--raw DIR` keeps the generated logs
+there and reuses them on the next run with the same DIR.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -44,17 +47,22 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--scale", type=float, nargs="+", default=[1.0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", nargs="+", help="format names to measure (default: every format)")
+    parser.add_argument("--raw", type=Path, help="keep the generated logs here (per days and scale) and reuse them")
     args = parser.parse_args()
     print(
-        f"{'scale':>5} {'table':<20} {'events':>10} {'events/s':>10} {'MB/s in':>8} {'lake/gzip':>9} "
+        f"{'scale':>5} {'table':<20} {'events':>10} {'events/s':>10} {'CPU-s/M':>8} {'MB/s in':>8} {'lake/gzip':>9} "
         f"{'vs duckdb':>9} {'peak RSS':>9}"
     )
     for scale in args.scale:
         with tempfile.TemporaryDirectory() as tmp:
-            raw = Path(tmp) / "raw"
-            generate_raw_logs(raw, days=args.days, scale=scale, workers=2)
+            raw = (args.raw or Path(tmp)) / f"raw-{args.days}d-{scale:g}"
+            if not (raw / "complete").exists():
+                generate_raw_logs(raw, days=args.days, scale=scale, workers=2)
+                (raw / "complete").touch()
             for module, files in files_by_format(raw, Path(tmp) / "by-format").items():
-                measure(scale, files, module.TABLE, Path(tmp) / f"lake-{module.NAME}", args.workers)
+                if args.only is None or module.NAME in args.only:
+                    measure(scale, files, module.TABLE, Path(tmp) / f"lake-{module.NAME}", args.workers)
 
 
 def files_by_format(raw: Path, out: Path) -> dict[ModuleType, Path]:
@@ -78,6 +86,7 @@ def measure(scale: float, folder: Path, table: str, lake: Path, workers: int) ->
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     gzip_bytes = sum(p.stat().st_size for p in files)
     plain_bytes = sum(len(decompress(p.read_bytes(), str(p))[0]) for p in files)
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(
         [
@@ -98,6 +107,7 @@ def measure(scale: float, folder: Path, table: str, lake: Path, workers: int) ->
         check=True,
     )
     seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before  # the CLI and its workers (each reaped by its parent)
     # a carrier (CloudWatch Logs) fills several tables from one object: count the whole run
     totals = json.loads(result.stdout)
     summary = {"records": totals["records"], "lake_bytes": sum(t["lake_bytes"] for t in totals["tables"].values())}
@@ -106,9 +116,15 @@ def measure(scale: float, folder: Path, table: str, lake: Path, workers: int) ->
     versus = f"{seconds / baseline:>8.1f}x" if baseline else f"{'-':>9}"
     events = summary["records"]
     print(
-        f"{scale:>5g} {table:<20} {events:>10,} {events / seconds:>10,.0f} {plain_bytes / seconds / 1e6:>8.1f} "
+        f"{scale:>5g} {table:<20} {events:>10,} {events / seconds:>10,.0f} {cpu / events * 1e6:>8.1f} "
+        f"{plain_bytes / seconds / 1e6:>8.1f} "
         f"{summary['lake_bytes'] / gzip_bytes:>9.2f} {versus} {peak_mb:>7.0f}MB"
     )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def duckdb_seconds(files: list[Path], table: str) -> float | None:
