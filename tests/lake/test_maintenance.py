@@ -47,6 +47,24 @@ def _files_per_day(lake, name: str) -> dict[int, int]:
     return counts
 
 
+def _data_files_on_disk(lake) -> set[str]:
+    """The log tables' Parquet files in the warehouse folder."""
+    return {str(p) for name in ORDER for p in lake.rglob(f"{name}/data/**/*.parquet")}
+
+
+def _data_files_referenced(lake) -> set[str]:
+    """The log tables' data files some snapshot still in the metadata holds."""
+    catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
+    files = set()
+    for name in ORDER:
+        table = lake_catalog.load_table(catalog, name)
+        for snapshot in table.metadata.snapshots:
+            for manifest in snapshot.manifests(table.io):
+                entries = manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+                files |= {e.data_file.file_path.removeprefix("file://") for e in entries}
+    return files
+
+
 def _rule_status(lake) -> str:
     result = run_cli("detect", "--lake", str(lake), "--rule", RULE, "--format", "json")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -55,6 +73,7 @@ def _rule_status(lake) -> str:
 
 def test_compact_merges_each_day_and_detection_sees_nothing_new(lake):
     before = _rows(lake)
+    data_before = _data_files_on_disk(lake)
     assert min(_files_per_day(lake, "cloudtrail_logs").values()) >= 4
     assert _rule_status(lake) == "evaluated"
     alerts = run_cli("alerts", "list", "--lake", str(lake), "--format", "json")
@@ -68,6 +87,11 @@ def test_compact_merges_each_day_and_detection_sees_nothing_new(lake):
     assert report["cloudtrail_logs"]["snapshots_expired"] > 0
     assert set(_files_per_day(lake, "cloudtrail_logs").values()) == {1}
     assert _rows(lake) == before
+    # the small files the compacted ones replaced are gone from disk once no kept snapshot holds them
+    data_after = _data_files_on_disk(lake)
+    assert data_after == _data_files_referenced(lake) and len(data_after) < len(data_before)
+    assert sum(r["files_deleted"] for r in report.values()) > len(data_before) - len(data_after)
+    assert sum(r["bytes_freed"] for r in report.values()) > 0
     # the rewrite is the same rows in new files: the rule has nothing new, no alert is raised again
     assert _rule_status(lake) == "nothing new"
     again = run_cli("alerts", "list", "--lake", str(lake), "--format", "json")

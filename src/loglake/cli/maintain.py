@@ -21,7 +21,16 @@ from loglake.lake import state as lake_state
 from loglake.lake.ledger import oldest_pending
 from loglake.lake.locks import lake_locks
 
-COMPACT_COLUMNS = ("table", "days_compacted", "files_before", "files_after", "rows_rewritten", "snapshots_expired")
+COMPACT_COLUMNS = (
+    "table",
+    "days_compacted",
+    "files_before",
+    "files_after",
+    "rows_rewritten",
+    "snapshots_expired",
+    "files_deleted",
+    "bytes_freed",
+)
 TableOption = Annotated[
     list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable). Default: every log table.")
 ]
@@ -56,7 +65,7 @@ def compact_command(
     marks = WatermarkStore(lake_state.detect_state_url(location))
     older_than = dt.datetime.now(dt.UTC) - dt.timedelta(hours=expire_hours)
     for report in reports:
-        report.snapshots_expired = maintenance.expire_snapshots(
+        expired = maintenance.expire_snapshots(
             loaded[report.table],
             locks,
             older_than=older_than,
@@ -64,6 +73,8 @@ def compact_command(
             pending_since=pending,
             watermark=marks.lowest(report.table),
         )
+        report.snapshots_expired, report.files_deleted = expired.snapshots, expired.files_deleted
+        report.bytes_freed = expired.bytes_freed
     _print([dataclasses.asdict(r) for r in reports], fmt, COMPACT_COLUMNS)
 
 

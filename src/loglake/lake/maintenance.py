@@ -45,6 +45,8 @@ class MaintenanceReport:
     files_after: int = 0
     rows_rewritten: int = 0
     snapshots_expired: int = 0
+    files_deleted: int = 0
+    bytes_freed: int = 0
     days_dropped: list[str] = field(default_factory=list)
 
 
@@ -122,6 +124,13 @@ def _day_filter(day: dt.date):
     )
 
 
+@dataclass
+class Expired:
+    snapshots: int = 0
+    files_deleted: int = 0
+    bytes_freed: int = 0
+
+
 def expire_snapshots(
     table: Table,
     locks: Locks,
@@ -130,13 +139,18 @@ def expire_snapshots(
     keep: int,
     pending_since: dt.datetime | None = None,
     watermark: int | None = None,
-) -> int:
+) -> Expired:
     """Drop snapshots older than `older_than` beyond the newest `keep`, except those still needed:
 
     - taken after `pending_since` (when the oldest unfinished ingest batch started): a batch's snapshot tag is
       how a take-over knows the batch is already in;
     - with a sequence number above `watermark` (the lowest a detection rule has seen on this table): the
       files a snapshot adds are how a rule finds what it has not seen yet.
+
+    Then the files only the dropped snapshots referenced (data files compaction or retention replaced, their
+    manifests and manifest lists) are deleted, which is what gives the storage back. Only files the dropped
+    snapshots held are candidates, never an unreferenced file a running writer has not committed yet. A kill
+    between the commit and the deletes leaves those files behind, unreferenced and never read.
     """
     cutoff = min(older_than, pending_since) if pending_since else older_than
     for attempt in range(COMMIT_ATTEMPTS):
@@ -153,7 +167,11 @@ def expire_snapshots(
                     and (current is None or s.snapshot_id != current.snapshot_id)
                 ]
                 if not candidates:
-                    return 0
+                    return Expired()
+                kept = [s for s in snapshots if s.snapshot_id not in set(candidates)]
+                doomed = _files_of(table, [s for s in snapshots if s.snapshot_id in set(candidates)])
+                for path in _files_of(table, kept):
+                    doomed.pop(path, None)
                 table.maintenance.expire_snapshots().by_ids(candidates).commit()
         except (CommitFailedException, OperationalError):
             if attempt == COMMIT_ATTEMPTS - 1:
@@ -161,8 +179,25 @@ def expire_snapshots(
             _pause(attempt)
             table.refresh()
             continue
-        return len(candidates)
-    return 0
+        faults.point("expire-after-commit")
+        for path in doomed:
+            table.io.delete(path)
+        return Expired(len(candidates), len(doomed), sum(doomed.values()))
+    return Expired()
+
+
+def _files_of(table: Table, snapshots: list) -> dict[str, int]:
+    """Every file the snapshots reference (manifest lists, manifests, live data files), with its size."""
+    files: dict[str, int] = {}
+    for snapshot in snapshots:
+        files[snapshot.manifest_list] = 0  # its size is not recorded; small
+        for manifest in snapshot.manifests(table.io):
+            if manifest.manifest_path in files:
+                continue  # shared with a snapshot already read: same entries
+            files[manifest.manifest_path] = manifest.manifest_length
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True):
+                files[entry.data_file.file_path] = entry.data_file.file_size_in_bytes
+    return files
 
 
 def drop_days_before(
