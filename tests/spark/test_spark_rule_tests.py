@@ -23,6 +23,7 @@ REWRITTEN = [
     "aws.secretsmanager.batch_secret_retrieval",
     "aws.waf.attack_counted_not_blocked",
     "aws.waf.rate_based_rule_match",
+    "intel.indicator_match",  # list slices and indexes, bin(), hex digits, IPv4 and IPv6 cidrs, domain suffixes
 ]
 
 

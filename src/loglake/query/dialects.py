@@ -246,6 +246,16 @@ def _spark_list_slice(node: exp.Expression) -> exp.Expression:
     return exp.Anonymous(this="slice", expressions=[items, start.copy(), count])
 
 
+def _spark_list_index(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `xs[n]` is NULL past the end; Spark's raises (ANSI mode): `try_element_at`, 1-based as DuckDB is
+    (sqlglot keeps the index 0-based in the tree)."""
+    index = node.expressions[0] if isinstance(node, exp.Bracket) and len(node.expressions) == 1 else None
+    if isinstance(index, exp.Literal) and not index.is_string and index.this.isdigit():
+        position = exp.Literal.number(int(index.this) + 1)
+        return exp.Anonymous(this="try_element_at", expressions=[node.this.transform(_spark_list_index), position])
+    return node
+
+
 def _spark_list_concat(node: exp.Expression) -> exp.Expression:
     """DuckDB's `list_concat` reads a NULL list as []; Spark's `concat` of arrays is NULL if one is."""
     if not isinstance(node, exp.ArrayConcat):
@@ -313,6 +323,7 @@ DUCKDB_SPARK_FIXES = [
     _spark_json_type,
     _spark_list_concat,
     _spark_list_slice,
+    _spark_list_index,
 ]
 
 
@@ -382,6 +393,7 @@ _SPARK_WRITTEN = {
     "map",
     "exists",
     "slice",
+    "try_element_at",
 }
 _SAME_NAME = {
     "url_decode": {"athena", "trino", "spark"},
