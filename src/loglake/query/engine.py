@@ -64,9 +64,10 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     loaded = {name: lake_catalog.load_table(catalog, name) for name in tables}
     for name, table in loaded.items():
         register_table(con, name, table)
-    con.execute("SET VARIABLE loglake_root = ?", [str(location.root)])
+    lake = pruning.LakeConnection(location.root)
     if dialect == "duckdb":  # Athena names resolve through views of their own: those references stay unpruned
-        _index_tables(con, location, loaded)
+        lake.indexes = _index_tables(con, location, loaded)
+    pruning.remember(con, lake)
     modules = [m for m in registry.formats().values() if m.TABLE in tables]
     for module in modules:
         for view, sql in getattr(module, "VIEWS", {}).items():
@@ -77,18 +78,18 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     return con
 
 
-def _index_tables(con: duckdb.DuckDBPyConnection, location: lake_catalog.LakeLocation, tables: dict) -> None:
+def _index_tables(con: duckdb.DuckDBPyConnection, location: lake_catalog.LakeLocation, tables: dict) -> dict:
     """Bring each day-partitioned table's file index up to date, so `run` can prune time-bounded queries."""
     indexes = {}
     for name, table in tables.items():
         path = file_index.ensure_index(location.root, name, table)
         if path is not None:
-            indexes[name] = str(path)
+            indexes[name] = path
             # a DuckDB table, not the registered Arrow one: binding a Python object costs a few ms per query
             con.register("__shape_arrow", schema_to_pyarrow(table.schema()).empty_table())
             con.execute(f'CREATE OR REPLACE TEMP TABLE "{pruning.shape_name(name)}" AS SELECT * FROM __shape_arrow')
             con.unregister("__shape_arrow")
-    pruning.remember_index(con, indexes)
+    return indexes
 
 
 def _athena_views(con: duckdb.DuckDBPyConnection, modules: list) -> None:
@@ -132,7 +133,8 @@ def register_files(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> b
     tables are append-only, so the file list is the snapshot; lake_time filters still skip row groups by
     their min/max statistics.
     """
-    files = snapshot_files(table, lake=_lake_root(con))
+    lake = pruning.lake_of(con)
+    files = snapshot_files(table, lake=lake.root if lake else None)
     if not files:
         return False
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
@@ -150,15 +152,6 @@ def snapshot_files(table: Table, *, lake: Path | None = None) -> list[str]:
     if listed is None:
         listed = [task.file.file_path for task in table.scan().plan_files()]
     return [path.removeprefix("file://") for path in listed]
-
-
-def _lake_root(con: duckdb.DuckDBPyConnection) -> Path | None:
-    """The lake folder of a connection made by `connect` (None for another connection)."""
-    try:
-        root = con.execute("SELECT getvariable('loglake_root')").fetchone()[0]
-    except duckdb.Error:
-        return None
-    return Path(root) if root else None
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str) -> Result:

@@ -4,8 +4,9 @@ data files of the days the bound allows, found in the file index (file_index.py)
 `iceberg_scan` plans a query by decoding every manifest entry of the table and checking it against the
 filter, so a one-day query grew with the lake's age. Here the query's text is analysed first (sqlglot): for
 each lake table named in a FROM or JOIN whose SELECT has a WHERE conjunct such as `lake_time >= X` (X a
-constant expression, evaluated by DuckDB), that one reference is pointed at a view over the days' files. The
-rest of the SQL text is left exactly as written; a query without such a bound runs as before.
+constant expression), that one reference is replaced by a read of the days' files. The rest of the SQL text
+is left exactly as written; a query without such a bound runs as before. Planning costs a parse of the SQL
+and a lookup in the index's few row groups of those days, however old the lake.
 
 Pruning a reference only drops rows its WHERE rejects anyway: the conjunct is ANDed at the SELECT's top level,
 and a row whose lake_time is outside the range (or NULL) fails it, whether it came through an inner or an
@@ -15,19 +16,23 @@ outer join.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from loglake.query.file_index import day_number
 
-STATE_TABLE = "__lake_index"  # per connection: table name -> its snapshot's index file
 TIME_COLUMNS = {"lake_time": "TIMESTAMPTZ", "lake_date": "DATE"}
 LITERAL_NODES = (exp.Literal, exp.Cast, exp.DataType, exp.DataTypeParam, exp.Interval, exp.Var, exp.Add, exp.Sub)
 LITERAL_NODES += (exp.Neg, exp.Paren)
+LITERAL_TYPES = {exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPTZ}
 CLOCK_NODES = (exp.CurrentTimestamp, exp.CurrentDate)  # evaluated a moment before the query: a day's margin
 LOWER = (exp.GT, exp.GTE)
 UPPER = (exp.LT, exp.LTE)
@@ -61,32 +66,38 @@ class Reference:
     days: DayRange
 
 
-def remember_index(con: duckdb.DuckDBPyConnection, indexes: dict[str, str]) -> None:
-    """Record in the connection which tables can be pruned, and each one's index file."""
-    con.execute(f'CREATE OR REPLACE TEMP TABLE "{STATE_TABLE}" (table_name VARCHAR, index_path VARCHAR)')
-    if indexes:
-        con.executemany(f'INSERT INTO "{STATE_TABLE}" VALUES (?, ?)', list(indexes.items()))
+@dataclass
+class LakeConnection:
+    """What `engine.connect` knows about a connection it made: the lake folder, each prunable table's index."""
+
+    root: Path
+    indexes: dict[str, Path] = field(default_factory=dict)
 
 
-def indexes(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    try:
-        return dict(con.execute(f'SELECT table_name, index_path FROM temp."{STATE_TABLE}"').fetchall())
-    except duckdb.CatalogException:
-        return {}  # a connection not made by engine.connect, or an Athena-dialect one
+_CONNECTIONS: weakref.WeakKeyDictionary[duckdb.DuckDBPyConnection, LakeConnection] = weakref.WeakKeyDictionary()
+
+
+def remember(con: duckdb.DuckDBPyConnection, lake: LakeConnection) -> None:
+    _CONNECTIONS[con] = lake
+
+
+def lake_of(con: duckdb.DuckDBPyConnection) -> LakeConnection | None:
+    """None for a connection (or cursor) `engine.connect` did not make."""
+    return _CONNECTIONS.get(con)
 
 
 def prune(con: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """The SQL with every time-bounded reference to a lake table pointed at that range's files only."""
-    known = indexes(con)
-    if not known:
+    """The SQL with every time-bounded reference to a lake table replaced by a read of that range's files."""
+    lake = lake_of(con)
+    if lake is None or not lake.indexes or not any(column in sql for column in TIME_COLUMNS):
         return sql
-    references = [r for r in find_references(con, sql, set(known)) if r.days.bounded]
+    references = [r for r in find_references(con, sql, set(lake.indexes)) if r.days.bounded]
     for ref in sorted(references, key=lambda r: r.start, reverse=True):
-        view = _pruned_view(con, ref.table, known[ref.table], ref.days)
-        if view is None:
+        files = day_files(lake.indexes[ref.table], ref.days)
+        if files is None:
             continue
-        replacement = f'"{view}"' if ref.alias else f'"{view}" AS "{ref.table}"'
-        sql = sql[: ref.start] + replacement + sql[ref.end :]
+        read = f"({_read_sql(ref.table, files)})"
+        sql = sql[: ref.start] + (read if ref.alias else f'{read} AS "{ref.table}"') + sql[ref.end :]
     return sql
 
 
@@ -184,12 +195,9 @@ def _clock(node: exp.Expression) -> bool:
 
 def _bound(con: duckdb.DuckDBPyConnection, column: str, kind: type, value: exp.Expression) -> tuple:
     """(low day, high day) a comparison allows; (None, None) when the value cannot be evaluated."""
-    try:
-        evaluated = con.execute(f"SELECT CAST(({value.sql('duckdb')}) AS {TIME_COLUMNS[column]})").fetchone()[0]
-    except duckdb.Error:
+    evaluated = _literal(value, column) or _evaluate(con, value, column)
+    if evaluated is None:
         return None, None
-    if evaluated is None or isinstance(evaluated, str):
-        return None, None  # NULL matches nothing, but leave that to DuckDB; infinity comes back as text
     if column == "lake_time":
         last = evaluated - dt.timedelta(microseconds=1) if kind is exp.LT else evaluated
         low, high = _day(evaluated), _day(last)
@@ -204,32 +212,56 @@ def _bound(con: duckdb.DuckDBPyConnection, column: str, kind: type, value: exp.E
     return low, high  # EQ
 
 
+def _literal(value: exp.Expression, column: str) -> dt.datetime | dt.date | None:
+    """A string literal, or one cast to a date or time type, read as DuckDB does (in UTC, the connection's
+    zone) without asking it; None for anything else, or a text Python reads otherwise."""
+    if isinstance(value, exp.Cast) and value.to.this in LITERAL_TYPES:
+        value = value.this
+    if not (isinstance(value, exp.Literal) and value.is_string):
+        return None
+    try:
+        if column == "lake_date":
+            return dt.date.fromisoformat(value.this)
+        moment = dt.datetime.fromisoformat(value.this)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _evaluate(con: duckdb.DuckDBPyConnection, value: exp.Expression, column: str) -> dt.datetime | dt.date | None:
+    try:
+        evaluated = con.execute(f"SELECT CAST(({value.sql('duckdb')}) AS {TIME_COLUMNS[column]})").fetchone()[0]
+    except duckdb.Error:
+        return None
+    # NULL matches no row (left to DuckDB); infinity comes back as text
+    return None if evaluated is None or isinstance(evaluated, str) else evaluated
+
+
 def _day(moment: dt.datetime) -> int:
     return day_number(moment.astimezone(dt.UTC).date())
 
 
-def _pruned_view(con: duckdb.DuckDBPyConnection, table: str, index_path: str, days: DayRange) -> str | None:
-    """A temporary view over the table's files of those days, with all of the table's columns; None if the
-    index file is gone (a reader opened long ago): the reference then stays on the whole table."""
-    low = days.low if days.low is not None else -(2**31)
-    high = days.high if days.high is not None else 2**31 - 1
+def day_files(index: Path, days: DayRange) -> list[str] | None:
+    """The data files of those days (local files as paths); None if the index file is gone (a reader opened
+    long ago): the reference then stays on the whole table. The index is sorted by day in small row groups,
+    so only the row groups of those days are read."""
+    bounds = [("day", ">=", days.low)] if days.low is not None else []
+    bounds += [("day", "<=", days.high)] if days.high is not None else []
     try:
-        files = [
-            row[0].removeprefix("file://")
-            for row in con.execute(
-                "SELECT path FROM read_parquet(?) WHERE day BETWEEN ? AND ? ORDER BY day, path",
-                [index_path, low, high],
-            ).fetchall()
-        ]
-    except duckdb.IOException:
+        listed = pq.read_table(index, columns=["path"], filters=bounds)
+    except (OSError, pa.ArrowException):
         return None
-    name = f"__pruned_{table}_{'x' if days.low is None else days.low}_{'x' if days.high is None else days.high}"
+    return [path.removeprefix("file://") for path in listed.column("path").to_pylist()]
+
+
+def _read_sql(table: str, files: list[str]) -> str:
+    """The files' rows with all of the table's columns, in order (a day written before a column was added
+    lacks it): the empty shape of the table, then the files by name."""
     shape = f'SELECT * FROM "{shape_name(table)}"'
-    if files:
-        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        shape += f" UNION ALL BY NAME SELECT * FROM read_parquet([{listed}], union_by_name = true)"
-    con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS {shape}')
-    return name
+    if not files:
+        return shape
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    return f"{shape} UNION ALL BY NAME SELECT * FROM read_parquet([{listed}], union_by_name = true)"
 
 
 def shape_name(table: str) -> str:
