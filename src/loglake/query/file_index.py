@@ -69,7 +69,10 @@ def ensure_index(root: Path, table_name: str, table: Table) -> Path | None:
             rows = _full(table, snapshot)
     except NotIndexableError:
         return None
-    _write(folder, target, rows)
+    try:
+        _write(folder, target, rows)
+    except OSError:
+        return None  # a lake folder this user cannot write: plan as before
     return target
 
 
