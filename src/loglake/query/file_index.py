@@ -64,9 +64,7 @@ def ensure_index(root: Path, table_name: str, table: Table) -> Path | None:
     if _valid(target, snapshot):
         return target
     try:
-        rows = _incremental(table, snapshot, folder)
-        if rows is None or not _matches_summary(rows, snapshot):
-            rows = _full(table, snapshot)
+        rows = _rows(table, snapshot, folder)
     except NotIndexableError:
         return None
     try:
@@ -96,6 +94,16 @@ def _partitioned_by_day(table: Table) -> bool:
     if len(fields) != 1 or str(fields[0].transform) != "day":
         return False
     return table.schema().find_field(fields[0].source_id).name == "lake_time"
+
+
+def _rows(table: Table, snapshot: Snapshot, folder: Path) -> dict[str, dict]:
+    try:
+        rows = _incremental(table, snapshot, folder)
+    except (OSError, pa.ArrowException):
+        rows = None  # the parent's index went away meanwhile (removed by another reader) or is damaged
+    if rows is None or not _matches_summary(rows, snapshot):
+        rows = _full(table, snapshot)
+    return rows
 
 
 def _full(table: Table, snapshot: Snapshot) -> dict[str, dict]:
