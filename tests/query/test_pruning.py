@@ -191,3 +191,28 @@ def test_a_lake_on_s3_keeps_its_index_in_the_state_folder(s3_server, tmp_path):
     index = tmp_path / "state" / "s3" / s3_lake.bucket / "security" / "file-index" / TABLE
     paths = [p for built in index.glob("*.parquet") for p in pq.read_table(built).column("path").to_pylist()]
     assert paths and all(p.startswith(f"s3://{s3_lake.bucket}/security/warehouse/") for p in paths)
+
+
+@pytest.mark.parametrize(
+    ("where", "days"),
+    [
+        ("lake_time >= '2024-05-02' AND lake_time < '2024-05-03'", (19845, 19845)),
+        ("lake_time > TIMESTAMPTZ '2024-05-02 23:30-05:00'", (19846, None)),  # 04:30 UTC the next day
+        ("lake_time >= CAST('2024-05-02 23:30-05:00' AS DATE)", (19845, None)),  # DuckDB: the date part
+        ("lake_time <= TIMESTAMP '2024-05-02 23:30'", (None, 19845)),
+        ("lake_date < DATE '2024-05-03' AND lake_date >= '2024-05-01'", (19844, 19846)),
+        ("lake_date = TIMESTAMP '2024-05-02 12:00'", (19845, 19845)),
+        ("lake_time BETWEEN DATE '2024-05-01' + INTERVAL 1 DAY AND '2024-05-02 06:00'", (19845, 19845)),
+        ("lake_time >= current_date - INTERVAL 1 DAY", "clock"),
+    ],
+)
+def test_the_days_a_where_clause_allows(where, days):
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    found = pruning.find_references(con, f"SELECT * FROM vpc_flow_logs WHERE {where}", {TABLE})
+    assert len(found) == 1
+    if days == "clock":
+        today = file_index.day_number(dt.datetime.now(dt.UTC).date())
+        assert (found[0].days.low, found[0].days.high) == (today - 2, None)
+    else:
+        assert (found[0].days.low, found[0].days.high) == days

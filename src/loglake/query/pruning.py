@@ -213,19 +213,24 @@ def _bound(con: duckdb.DuckDBPyConnection, column: str, kind: type, value: exp.E
 
 
 def _literal(value: exp.Expression, column: str) -> dt.datetime | dt.date | None:
-    """A string literal, or one cast to a date or time type, read as DuckDB does (in UTC, the connection's
-    zone) without asking it; None for anything else, or a text Python reads otherwise."""
+    """A string literal, or one cast to DATE, TIMESTAMP or TIMESTAMPTZ, read as DuckDB reads it (in UTC, the
+    connection's zone) without asking it; None for anything else, and for text whose reading could differ
+    (a date with a time, a TIMESTAMP with an offset): DuckDB evaluates those."""
+    cast = None
     if isinstance(value, exp.Cast) and value.to.this in LITERAL_TYPES:
-        value = value.this
+        value, cast = value.this, value.to.this
     if not (isinstance(value, exp.Literal) and value.is_string):
         return None
     try:
-        if column == "lake_date":
-            return dt.date.fromisoformat(value.this)
+        if column == "lake_date" or cast == exp.DataType.Type.DATE:
+            day = dt.date.fromisoformat(value.this)
+            return day if column == "lake_date" else dt.datetime.combine(day, dt.time(), dt.UTC)
         moment = dt.datetime.fromisoformat(value.this)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return None if cast == exp.DataType.Type.TIMESTAMP else moment
 
 
 def _evaluate(con: duckdb.DuckDBPyConnection, value: exp.Expression, column: str) -> dt.datetime | dt.date | None:
