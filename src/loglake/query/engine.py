@@ -65,7 +65,7 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     for name, table in loaded.items():
         register_table(con, name, table)
     lake = pruning.LakeConnection(location.root)
-    if dialect == "duckdb":  # Athena names resolve through views of their own: those references stay unpruned
+    if dialect not in ("athena", "trino"):  # their names resolve through views of their own: left unpruned
         lake.indexes = _index_tables(con, location, loaded)
     pruning.remember(con, lake)
     modules = [m for m in registry.formats().values() if m.TABLE in tables]
