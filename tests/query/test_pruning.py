@@ -5,7 +5,6 @@ is rebuilt when it is missing or damaged."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
@@ -178,16 +177,19 @@ def test_sql_it_cannot_read_runs_unchanged(tmp_path):
     assert pruning.prune(con, "SELECT * FROM vpc_flow_logs WHERE lake_date = '2024-01-01'").endswith("'2024-01-01'")
 
 
-def test_a_lake_on_s3_keeps_its_index_in_the_state_folder(s3_server, tmp_path):
+def test_a_lake_on_s3_keeps_its_index_in_the_state_folder(s3_server, tmp_path, monkeypatch):
     s3_lake = new_s3_lake(s3_server, tmp_path / "state")
+    for name, value in s3_lake.env.items():
+        monkeypatch.setenv(name, value)
+    root = lake_catalog.lake_location(s3_lake.address, endpoint_url=s3_server.endpoint_url).root
     source = tmp_path / "src"
     write_flows(source, FIRST, 2, 15)
     write_flows(source, FIRST + dt.timedelta(days=1), 1, 10)
-    assert s3_lake.cli("ingest", str(source), "--lake", s3_lake.address).returncode == 0
+    _ingest(root, source)
+    con = engine.connect(root)
     sql = f"SELECT count(*) AS n FROM vpc_flow_logs WHERE lake_date = '{FIRST}'"
-    result = s3_lake.cli("query", sql, "--lake", s3_lake.address, "-f", "json")
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [{"n": 30}]
+    assert f"s3://{s3_lake.bucket}/security/warehouse/" in pruning.prune(con, sql)
+    assert engine.run(con, sql).rows.to_pylist() == [{"n": 30}]
     index = tmp_path / "state" / "s3" / s3_lake.bucket / "security" / "file-index" / TABLE
     paths = [p for built in index.glob("*.parquet") for p in pq.read_table(built).column("path").to_pylist()]
     assert paths and all(p.startswith(f"s3://{s3_lake.bucket}/security/warehouse/") for p in paths)
