@@ -16,6 +16,7 @@ from pyiceberg.table import Table
 from loglake.context import views as context_views
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
+from loglake.query import file_index, pruning
 from loglake.query.s3 import configure_s3
 
 EXTENSIONS = ("avro", "iceberg")  # avro first: iceberg reads manifests with it
@@ -60,8 +61,13 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     spill = Path(tempfile.gettempdir()) / f"loglake-duckdb-{os.getuid()}"
     con.execute(f"SET temp_directory = '{spill}'")
     tables = lake_catalog.table_names(catalog)
-    for name in tables:
-        register_table(con, name, lake_catalog.load_table(catalog, name))
+    loaded = {name: lake_catalog.load_table(catalog, name) for name in tables}
+    for name, table in loaded.items():
+        register_table(con, name, table)
+    lake = pruning.LakeConnection(location.root)
+    if dialect not in ("athena", "trino"):  # their names resolve through views of their own: left unpruned
+        lake.indexes = _index_tables(con, location, loaded)
+    pruning.remember(con, lake)
     modules = [m for m in registry.formats().values() if m.TABLE in tables]
     for module in modules:
         for view, sql in getattr(module, "VIEWS", {}).items():
@@ -70,6 +76,20 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     if dialect in ("athena", "trino"):
         _athena_views(con, modules)
     return con
+
+
+def _index_tables(con: duckdb.DuckDBPyConnection, location: lake_catalog.LakeLocation, tables: dict) -> dict:
+    """Bring each day-partitioned table's file index up to date, so `run` can prune time-bounded queries."""
+    indexes = {}
+    for name, table in tables.items():
+        path = file_index.ensure_index(location.root, name, table)
+        if path is not None:
+            indexes[name] = path
+            # a DuckDB table, not the registered Arrow one: binding a Python object costs a few ms per query
+            con.register("__shape_arrow", schema_to_pyarrow(table.schema()).empty_table())
+            con.execute(f'CREATE OR REPLACE TEMP TABLE "{pruning.shape_name(name)}" AS SELECT * FROM __shape_arrow')
+            con.unregister("__shape_arrow")
+    return indexes
 
 
 def _athena_views(con: duckdb.DuckDBPyConnection, modules: list) -> None:
@@ -113,7 +133,8 @@ def register_files(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> b
     tables are append-only, so the file list is the snapshot; lake_time filters still skip row groups by
     their min/max statistics.
     """
-    files = snapshot_files(table)
+    lake = pruning.lake_of(con)
+    files = snapshot_files(table, lake=lake.root if lake else None)
     if not files:
         return False
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
@@ -121,14 +142,22 @@ def register_files(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> b
     return True
 
 
-def snapshot_files(table: Table) -> list[str]:
-    """The data files of the table's current snapshot (local files as paths): what a scan of it reads."""
-    return [task.file.file_path.removeprefix("file://") for task in table.scan().plan_files()]
+def snapshot_files(table: Table, *, lake: Path | None = None) -> list[str]:
+    """The data files of the table's current snapshot (local files as paths): what a scan of it reads.
+
+    With the `lake` folder, the list comes from the file index kept there (file_index.py), which reads only
+    the manifests of commits since the last listing instead of every manifest of the table.
+    """
+    listed = file_index.indexed_files(lake, table.name()[-1], table) if lake is not None else None
+    if listed is None:
+        listed = [task.file.file_path for task in table.scan().plan_files()]
+    return [path.removeprefix("file://") for path in listed]
 
 
 def run(con: duckdb.DuckDBPyConnection, sql: str) -> Result:
+    """Run SQL on a `connect` connection; lake tables under a lake_time bound read only those days' files."""
     try:
-        cursor = con.execute(sql)
+        cursor = con.execute(pruning.prune(con, sql))
         table = cursor.to_arrow_table() if cursor.description else pa.table({})
     except duckdb.Error as error:
         raise QueryError(_first_line(str(error))) from None
