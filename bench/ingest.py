@@ -1,6 +1,6 @@
 """Ingest throughput and footprint, measured against baselines from the same run (the machine is noisy).
 
-    python bench/ingest.py [--days 1] [--scale 1 5] [--workers 2]
+    python bench/ingest.py [--days 1] [--scale 1 5] [--workers 2] [--only vpcflow cloudtrail]
 
 For each scale, generates the demo estate's raw logs (every source it writes), groups the files by the format
 loglake recognises in them, and prints for each format: events/s and MB/s of uncompressed input end to end
@@ -28,13 +28,15 @@ from loglake.formats import registry
 from loglake.ingest.decompress import decompress
 from loglake.ingest.keylayout import facts_from_key
 
-# Runs the CLI in a child and reports the peak RSS of it and its workers (ru_maxrss is per process, in KB).
+# Runs the CLI in a child and reports the peak RSS of it and its workers (ru_maxrss is per process, in KB) and
+# the CPU seconds (user + system) of all of them: on a shared machine, CPU per event is the figure to compare.
 CLI_WITH_PEAK_RSS = """
 import resource, sys
 from loglake.cli import main
 code = main(sys.argv[1:])
-peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print(f"PEAK_RSS_KB={peak}", file=sys.stderr)
+usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+print(f"PEAK_RSS_KB={max(u.ru_maxrss for u in usage)}", file=sys.stderr)
+print(f"CPU_S={sum(u.ru_utime + u.ru_stime for u in usage)}", file=sys.stderr)
 sys.exit(code)
 """
 
@@ -44,9 +46,10 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--scale", type=float, nargs="+", default=[1.0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--only", nargs="+", metavar="FORMAT", help="measure only these formats (e.g. vpcflow)")
     args = parser.parse_args()
     print(
-        f"{'scale':>5} {'table':<20} {'events':>10} {'events/s':>10} {'MB/s in':>8} {'lake/gzip':>9} "
+        f"{'scale':>5} {'table':<20} {'events':>10} {'events/s':>10} {'CPU-s/M':>8} {'MB/s in':>8} {'lake/gzip':>9} "
         f"{'vs duckdb':>9} {'peak RSS':>9}"
     )
     for scale in args.scale:
@@ -54,6 +57,8 @@ def main() -> None:
             raw = Path(tmp) / "raw"
             generate_raw_logs(raw, days=args.days, scale=scale, workers=2)
             for module, files in files_by_format(raw, Path(tmp) / "by-format").items():
+                if args.only and module.NAME not in args.only:
+                    continue
                 measure(scale, files, module.TABLE, Path(tmp) / f"lake-{module.NAME}", args.workers)
 
 
@@ -102,11 +107,13 @@ def measure(scale: float, folder: Path, table: str, lake: Path, workers: int) ->
     totals = json.loads(result.stdout)
     summary = {"records": totals["records"], "lake_bytes": sum(t["lake_bytes"] for t in totals["tables"].values())}
     peak_mb = int(result.stderr.rsplit("PEAK_RSS_KB=", 1)[1].split()[0]) / 1024
+    cpu_seconds = float(result.stderr.rsplit("CPU_S=", 1)[1].split()[0])
     baseline = duckdb_seconds(files, table)
     versus = f"{seconds / baseline:>8.1f}x" if baseline else f"{'-':>9}"
     events = summary["records"]
     print(
-        f"{scale:>5g} {table:<20} {events:>10,} {events / seconds:>10,.0f} {plain_bytes / seconds / 1e6:>8.1f} "
+        f"{scale:>5g} {table:<20} {events:>10,} {events / seconds:>10,.0f} {cpu_seconds / events * 1e6:>8.1f} "
+        f"{plain_bytes / seconds / 1e6:>8.1f} "
         f"{summary['lake_bytes'] / gzip_bytes:>9.2f} {versus} {peak_mb:>7.0f}MB"
     )
 

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 import pyarrow.compute as pc
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.io.pyarrow import ArrowScan
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from sqlalchemy.exc import OperationalError
 
 from loglake.ingest import faults
+from loglake.lake import datafiles
 from loglake.lake.catalog import COMMIT_ATTEMPTS
 from loglake.lake.locks import Locks, commit_lock, holding
 
@@ -79,9 +80,7 @@ def _compact_day(table: Table, day: dt.date, report: MaintenanceReport, locks: L
             return  # another compaction did it meanwhile
         rows = ArrowScan(table.metadata, table.io, table.schema(), _day_filter(day)).to_table(tasks)
         rows = rows.take(pc.sort_indices(rows, [("lake_time", "ascending")]))
-        written = list(
-            _dataframe_to_data_files(table_metadata=table.metadata, df=rows, io=table.io, write_uuid=uuid.uuid4())
-        )
+        written = datafiles.write_data_files(table, rows, uuid.uuid4())
         faults.point("compact-before-commit")
         try:
             with holding(locks, commit_lock(table.name()[-1])):
