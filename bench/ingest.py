@@ -1,19 +1,22 @@
 """Ingest throughput and footprint, measured against baselines from the same run (the machine is noisy).
 
-    python bench/ingest.py [--days 1] [--scale 1 5] [--workers 2] [--only vpcflow cloudtrail]
+    python bench/ingest.py [--days 1] [--scale 1 5] [--workers 2] [--only cloudtrail] [--raw DIR]
 
 For each scale, generates the demo estate's raw logs (every source it writes), groups the files by the format
 loglake recognises in them, and prints for each format: events/s and MB/s of uncompressed input end to end
 into the lake, lake bytes vs compressed input bytes, the time relative to DuckDB reading the same files
 (CloudTrail with explicit columns, flow logs with read_csv; "-" where no DuckDB reader fits), and the peak RSS
 of the largest ingest process (the main process or a worker). Several scales show whether memory grows with
-the input.
+the input. "CPU-s/M" is the CPU time of the ingest (user+sys of the CLI process and its workers) per million
+events: unlike events/s it does not depend on what else the machine runs. `--raw DIR` keeps the generated logs
+there and reuses them on the next run with the same DIR.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -28,15 +31,13 @@ from loglake.formats import registry
 from loglake.ingest.decompress import decompress
 from loglake.ingest.keylayout import facts_from_key
 
-# Runs the CLI in a child and reports the peak RSS of it and its workers (ru_maxrss is per process, in KB) and
-# the CPU seconds (user + system) of all of them: on a shared machine, CPU per event is the figure to compare.
+# Runs the CLI in a child and reports the peak RSS of it and its workers (ru_maxrss is per process, in KB).
 CLI_WITH_PEAK_RSS = """
 import resource, sys
 from loglake.cli import main
 code = main(sys.argv[1:])
-usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-print(f"PEAK_RSS_KB={max(u.ru_maxrss for u in usage)}", file=sys.stderr)
-print(f"CPU_S={sum(u.ru_utime + u.ru_stime for u in usage)}", file=sys.stderr)
+peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(f"PEAK_RSS_KB={peak}", file=sys.stderr)
 sys.exit(code)
 """
 
@@ -46,7 +47,8 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=1)
     parser.add_argument("--scale", type=float, nargs="+", default=[1.0])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--only", nargs="+", metavar="FORMAT", help="measure only these formats (e.g. vpcflow)")
+    parser.add_argument("--only", nargs="+", help="format names to measure (default: every format)")
+    parser.add_argument("--raw", type=Path, help="keep the generated logs here (per days and scale) and reuse them")
     args = parser.parse_args()
     print(
         f"{'scale':>5} {'table':<20} {'events':>10} {'events/s':>10} {'CPU-s/M':>8} {'MB/s in':>8} {'lake/gzip':>9} "
@@ -54,12 +56,13 @@ def main() -> None:
     )
     for scale in args.scale:
         with tempfile.TemporaryDirectory() as tmp:
-            raw = Path(tmp) / "raw"
-            generate_raw_logs(raw, days=args.days, scale=scale, workers=2)
+            raw = (args.raw or Path(tmp)) / f"raw-{args.days}d-{scale:g}"
+            if not (raw / "complete").exists():
+                generate_raw_logs(raw, days=args.days, scale=scale, workers=2)
+                (raw / "complete").touch()
             for module, files in files_by_format(raw, Path(tmp) / "by-format").items():
-                if args.only and module.NAME not in args.only:
-                    continue
-                measure(scale, files, module.TABLE, Path(tmp) / f"lake-{module.NAME}", args.workers)
+                if args.only is None or module.NAME in args.only:
+                    measure(scale, files, module.TABLE, Path(tmp) / f"lake-{module.NAME}", args.workers)
 
 
 def files_by_format(raw: Path, out: Path) -> dict[ModuleType, Path]:
@@ -83,6 +86,7 @@ def measure(scale: float, folder: Path, table: str, lake: Path, workers: int) ->
     files = sorted(p for p in folder.rglob("*") if p.is_file())
     gzip_bytes = sum(p.stat().st_size for p in files)
     plain_bytes = sum(len(decompress(p.read_bytes(), str(p))[0]) for p in files)
+    cpu_before = _children_cpu()
     started = time.perf_counter()
     result = subprocess.run(
         [
@@ -103,19 +107,24 @@ def measure(scale: float, folder: Path, table: str, lake: Path, workers: int) ->
         check=True,
     )
     seconds = time.perf_counter() - started
+    cpu = _children_cpu() - cpu_before  # the CLI and its workers (each reaped by its parent)
     # a carrier (CloudWatch Logs) fills several tables from one object: count the whole run
     totals = json.loads(result.stdout)
     summary = {"records": totals["records"], "lake_bytes": sum(t["lake_bytes"] for t in totals["tables"].values())}
     peak_mb = int(result.stderr.rsplit("PEAK_RSS_KB=", 1)[1].split()[0]) / 1024
-    cpu_seconds = float(result.stderr.rsplit("CPU_S=", 1)[1].split()[0])
     baseline = duckdb_seconds(files, table)
     versus = f"{seconds / baseline:>8.1f}x" if baseline else f"{'-':>9}"
     events = summary["records"]
     print(
-        f"{scale:>5g} {table:<20} {events:>10,} {events / seconds:>10,.0f} {cpu_seconds / events * 1e6:>8.1f} "
+        f"{scale:>5g} {table:<20} {events:>10,} {events / seconds:>10,.0f} {cpu / events * 1e6:>8.1f} "
         f"{plain_bytes / seconds / 1e6:>8.1f} "
         f"{summary['lake_bytes'] / gzip_bytes:>9.2f} {versus} {peak_mb:>7.0f}MB"
     )
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def duckdb_seconds(files: list[Path], table: str) -> float | None:

@@ -39,6 +39,8 @@ def test_an_ip_that_moves_is_attributed_to_its_holder_at_the_time(tmp_path, lake
             (SECOND + dt.timedelta(hours=2), "eni-0aaa", "10.0.1.50", INTERNET, "ACCEPT"),
             (SECOND + dt.timedelta(hours=3), "eni-0bbb", INTERNET, MOVED_IP, "ACCEPT"),
             (SECOND + dt.timedelta(hours=4), client, INTERNET, "10.0.9.9", "ACCEPT"),  # nothing known
+            # payments' interface sending to the sandbox's address: the interface names the asset, not the address
+            (SECOND + dt.timedelta(hours=5), "eni-0aaa", "10.0.1.50", MOVED_IP, "ACCEPT"),
         ],
     )
     ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=1))
@@ -55,10 +57,11 @@ def test_an_ip_that_moves_is_attributed_to_its_holder_at_the_time(tmp_path, lake
         ("ACCEPT", "prod-int-payments", "restricted", "interface_id", "outbound"),
         ("ACCEPT", "dev-int-sandbox", "public", "interface_id", "inbound"),
         ("ACCEPT", None, None, None, None),
+        ("ACCEPT", "prod-int-payments", "restricted", "interface_id", "outbound"),
     ]
     assert rows[2][5].endswith("instance/i-0bbb")
     # the enriched view is the table's rows, one for one
-    assert con.execute("SELECT count(*) FROM vpc_flow_logs_ctx").fetchone() == (6,)
+    assert con.execute("SELECT count(*) FROM vpc_flow_logs_ctx").fetchone() == (7,)
 
 
 def test_an_eni_alone_names_its_instance(tmp_path, lake):

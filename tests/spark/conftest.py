@@ -17,6 +17,19 @@ from loglake.ingest.pipeline import IngestOptions, ingest
 from loglake.ingest.summary import Summary
 from tests.demo.conftest import demo  # noqa: F401 - the demo day the demo tests use, a fixture here too
 
+PANDAS_WARNING = "ignore:PySpark does not yet fully support pandas:FutureWarning"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.slow)
+            # pyspark's own warning under pandas 3 (loglake uses Arrow only); the session filters it, pytest resets
+            item.add_marker(
+                pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
+            )
+
 
 def _missing() -> str | None:
     from loglake.spark.session import SparkUnavailableError, require_spark

@@ -17,6 +17,9 @@ from loglake.inventory import snapshot as t
 INDEX = "asset_index"
 # What the enriched views add to each log row, from the index row it matched.
 ASSET_COLUMNS = ("asset_name", "asset_type", "asset_arn", "sensitivity", "reachability", "level")
+# Every identifier of the asset version an index row names: a view can tell whether a row's other identifier
+# (a flow's destination address) is the same asset's without a second join.
+IDENTIFIERS = "asset_identifiers"
 BEGINNING = "TIMESTAMPTZ '1970-01-01 00:00:00+00'"
 FOREVER = "TIMESTAMPTZ '9999-12-31 00:00:00+00'"
 
@@ -48,7 +51,7 @@ def kind_sql(value: str, resource_type: str) -> str:
 def index_sql(assets: str = "assets") -> str:
     """The index as one SELECT over the assets table (DuckDB SQL that sqlglot carries to Trino and Spark)."""
     described = "a.name AS asset_name, a.resource_type AS asset_type, a.resource_arn AS asset_arn, " + (
-        "a.sensitivity, a.reachability, a.level"
+        f"a.sensitivity, a.reachability, a.level, a.identifiers AS {IDENTIFIERS}"
     )
     window = "PARTITION BY id_kind, id_value ORDER BY valid_from, asset_arn"
     return f"""
@@ -62,5 +65,5 @@ WITH ids AS (
   SELECT cut.*, ROW_NUMBER() OVER ({window}) AS nth FROM cut WHERE held_to > valid_from
 )
 SELECT id_kind, id_value, CASE WHEN nth = 1 THEN {BEGINNING} ELSE valid_from END AS valid_from,
-       held_to AS valid_to, {", ".join(ASSET_COLUMNS)}
+       held_to AS valid_to, {", ".join(ASSET_COLUMNS)}, {IDENTIFIERS}
 FROM held"""

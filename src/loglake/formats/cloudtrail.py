@@ -179,6 +179,7 @@ _decode_log_file = msgspec.json.Decoder(_LogFile).decode
 _decode_event_list = msgspec.json.Decoder(list[_EVENT_TYPE | None]).decode
 _decode_event = msgspec.json.Decoder(_EVENT_TYPE).decode
 _EVENT_KEYS = (b'"eventVersion"', b'"eventTime"', b'"eventName"', b'"eventSource"', b'"Records"')
+_SPACE = " \t\n\f\r"  # what the regex below takes for `\s`
 _DIGEST_KEYS = (b'"digestStartTime"', b'"digestPublicKeyFingerprint"', b'"logFiles"')
 
 
@@ -239,6 +240,8 @@ def _read_events(data: bytes) -> tuple[list[Any], list[str | None], list[int], l
 
 
 def _whole(events: list[Any]) -> tuple[list[Any], list[str | None], list[int], list[Reject]]:
+    if None not in events:  # the usual object: no per-record step
+        return events, [None] * len(events), list(range(1, len(events) + 1)), []
     rows = [i for i, e in enumerate(events, 1) if e is not None]
     kept = [e for e in events if e is not None]
     rejects = [Reject(i, "record is null", "null") for i, e in enumerate(events, 1) if e is None]
@@ -320,5 +323,7 @@ def _iso_time(raw: str | None) -> dt.datetime | None:
 
 def _source_ips(values: pa.Array) -> pa.ListArray:
     """sourceIPAddress holds an IP, a service name (`s3.amazonaws.com`) or sometimes two comma-separated IPs."""
+    if not pc.any(pc.match_substring(values, ",")).as_py():  # the usual batch: no value needs splitting
+        return ip_lists([pc.utf8_trim(values, _SPACE)])
     parts = pc.extract_regex(values, r"^\s*(?P<first>[^,]*?)\s*(?:,\s*(?P<second>.*?)\s*)?$")
     return ip_lists([pc.struct_field(parts, "first"), pc.struct_field(parts, "second")])

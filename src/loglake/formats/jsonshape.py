@@ -19,7 +19,7 @@ import operator
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from itertools import chain, islice, repeat
+from itertools import chain, repeat
 from typing import Annotated, Any
 
 import msgspec
@@ -27,11 +27,12 @@ import numpy as np
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
+from msgspec.structs import astuple
 
 from loglake.formats.base import Part, Reject, gc_paused, raw_text
 
 Scalar = str | bool | int | float | None
-_FEW_FIELDS = 6
+_CHUNK = 256  # structs transposed into columns at a time (see Struct.columns)
 _ERROR_PATH = re.compile(r"at `\$((?:\.[A-Za-z0-9_$@:-]+|\[\d+\])+)`")
 
 
@@ -109,12 +110,34 @@ class Json(Shape):
     def to_arrow(self, values: list[Any]) -> pa.Array:
         if not any(values):  # an absent key decodes as an empty Raw
             return pa.nulls(len(values), pa.string())
-        raws = pa.array([b"" if v is None else bytes(v) for v in values], pa.binary())
-        if pc.any(pc.match_substring(raws, b"\n")).as_py():
-            # pretty-printed input: store the compact form, as delivered log files have it
-            raws = pa.array([msgspec.json.format(r, indent=0) if r else r for r in raws.to_pylist()], pa.binary())
+        raws = _binary(values)
+        pretty = pc.match_substring(raws, b"\n")  # JSON strings cannot hold a raw newline: it is layout
+        if pc.any(pretty).as_py():
+            # pretty-printed input: store the compact form delivered log files have, value by value, so that a
+            # value reads the same whatever other objects share its batch
+            texts = zip(raws.to_pylist(), pretty.to_pylist(), strict=True)
+            raws = pa.array([msgspec.json.format(r, indent=-1) if p else r for r, p in texts], raws.type)
         absent = pc.or_(pc.equal(raws, b""), pc.equal(raws, b"null"))
         return pc.if_else(absent, pa.scalar(None, pa.string()), raws.cast(pa.string()))
+
+
+_NO_RAW = msgspec.Raw()
+
+
+def _binary(raws: list[Any]) -> pa.Array:
+    """Raw JSON values (None for absent) as one binary array, without a Python step per value.
+
+    bytes.join and len read a msgspec.Raw in C; the offsets are their running lengths. An absent value is
+    empty, as an absent key's Raw is.
+    """
+    if None in raws:
+        raws = [_NO_RAW if r is None else r for r in raws]
+    data = b"".join(raws)
+    large = len(data) >= 2**31
+    offsets = np.zeros(len(raws) + 1, dtype=np.int64 if large else np.int32)
+    np.cumsum(np.fromiter(map(len, raws), dtype=offsets.dtype, count=len(raws)), out=offsets[1:])
+    kind = pa.large_binary() if large else pa.binary()
+    return pa.Array.from_buffers(kind, len(raws), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 class Text(Json):
@@ -226,20 +249,19 @@ class Struct(Shape):
         if None in values:
             absent = self.decoder_type()()  # an all-default struct reads as nulls in every field
             values = [absent if v is None else v for v in values]
-        if not values:
-            return [f.shape.to_arrow([]) for f in self.fields]
-        if len(self.fields) <= _FEW_FIELDS:  # small structs (headers, labels): a getattr per field is cheaper
-            return [f.shape.to_arrow(list(map(operator.attrgetter(f.key), values))) for f in self.fields]
-        # one pass over the structs, then a transpose: far fewer cache misses than a getattr per field
-        by_field = zip(*map(msgspec.structs.astuple, values), strict=True)
-        if self.extras:  # the extras come last: zip builds columns lazily, so theirs are never built
-            by_field = islice(by_field, len(self.fields))
-        return [f.shape.to_arrow(list(column)) for f, column in zip(self.fields, by_field, strict=True)]
+        by_field: list[list[Any]] = [[] for _ in self.fields]
+        # transposed a chunk at a time: the chunk's structs stay in the CPU cache while each field is read out;
+        # zip builds the extras' columns (last in each tuple) lazily, so they are never built
+        for start in range(0, len(values), _CHUNK):
+            chunk_by_field = zip(*map(astuple, values[start : start + _CHUNK]), strict=True)
+            for column, items in zip(by_field, chunk_by_field, strict=False):  # stops before the extras
+                column.extend(items)
+        return [f.shape.to_arrow(column) for f, column in zip(self.fields, by_field, strict=True)]
 
     def to_arrow(self, values: list[Any]) -> pa.Array:
         if not any(values):  # decoded structs are always true: only an all-absent column is skipped here
             return pa.nulls(len(values), self.arrow_type)
-        mask = pa.array(list(map(operator.is_, values, repeat(None))), pa.bool_())
+        mask = pa.array(list(map(operator.is_, values, repeat(None))), pa.bool_()) if None in values else None
         return pa.StructArray.from_arrays(self.columns(values), fields=list(self.arrow_type), mask=mask)
 
     def split_known(self, value: Any) -> tuple[Any, Any]:

@@ -33,6 +33,7 @@ TIME = "__time"  # the record's time as a UTC timestamp (becomes `lake_time`)
 UNMAPPED = "unmapped"
 NULLS = ("-", "")
 SAMPLE_LINES = 64  # the field count is the most common one among this many first lines
+AGREEING_LINES = 8  # ... or the first one this many of them have (splitting a line in Python is not cheap)
 BLOCK = 1 << 24
 SMALL = 8 << 10  # bytes
 SAMPLE_LINE = 64 << 10  # longer lines are not samples of the layout
@@ -50,9 +51,18 @@ class Layout:
 
 # ---------------------------------------------------------------------------------------------------- splitting
 
-_QUOTED = re.compile(r'"([^"]*)"([^ ]*)')
 _BRACKETED = re.compile(r"\[(.*?)\](?= |$)")  # up to the first ']' that ends a space-separated piece
 _CLOSED_LINE = re.compile(rb'(?:"[^"]*"[^ ]*|[^ "][^ ]*|)(?: (?:"[^"]*"[^ ]*|[^ "][^ ]*|))*\r?')
+# One field: a quote closed somewhere on the line is taken whole (atomic: no going back to the plain reading)
+_QUOTED_FIELD = r'(?>"([^"]*)"([^ ]*)|([^ ]*))'
+_QUOTED_FIELDS = re.compile(r"(?:^| )" + _QUOTED_FIELD)
+
+
+@functools.cache
+def _before_field(index: int, quoted: bool) -> re.Pattern[str]:
+    """The first `index` fields of a line and the space after them."""
+    one = r'(?>"[^"]*"[^ ]*|[^ ]*) ' if quoted else "[^ ]* "
+    return re.compile(f"(?:{one}){{{index}}}")
 
 
 def tokens(line: str, *, quoted: bool = True, bracketed: int | None = None, limit: int | None = None) -> list[str]:
@@ -61,32 +71,27 @@ def tokens(line: str, *, quoted: bool = True, bracketed: int | None = None, limi
     Single spaces separate fields. A field that starts with '"' runs to the next '"' and may hold spaces; text
     after the closing quote up to the next space belongs to the field. The field at position `bracketed` may
     be enclosed in `[...]`, up to the first ']' before a space or the end of the line. A quote or bracket that
-    is never closed is an ordinary character. With a
-    `limit`, splitting stops after `limit + 1` fields.
+    is never closed is an ordinary character. With a `limit`, at most `limit + 1` fields are returned.
     """
-    out: list[str] = []
-    pos, end = 0, len(line)
-    while True:
-        first = line[pos : pos + 1]
-        match = None
-        if quoted and first == '"':
-            match = _QUOTED.match(line, pos)
-        elif first == "[" and len(out) == bracketed:
-            match = _BRACKETED.match(line, pos)
-        if match:  # the enclosed text, and for a quote what follows it up to the next space
-            out.append("".join(match.groups()))
-            pos = match.end()
-        else:
-            space = line.find(" ", pos)
-            space = end if space < 0 else space
-            out.append(line[pos:space])
-            pos = space
-        if pos >= end or (limit is not None and len(out) > limit):
-            return out
-        pos += 1  # the separating space
-        if pos == end:
-            out.append("")
-            return out
+    if bracketed is not None:
+        before = _before_field(bracketed, quoted).match(line)
+        enclosed = _BRACKETED.match(line, before.end()) if before and line.startswith("[", before.end()) else None
+        if enclosed:
+            cut = before.end() - 1
+            out = _plain_tokens(line, quoted, 0, cut) if bracketed else []
+            out.append(enclosed.group(1))
+            if enclosed.end() < len(line):
+                out += _plain_tokens(line, quoted, enclosed.end(), len(line))
+            return out if limit is None else out[: limit + 1]
+    out = _plain_tokens(line, quoted, 0, len(line))
+    return out if limit is None else out[: limit + 1]
+
+
+def _plain_tokens(line: str, quoted: bool, start: int, end: int) -> list[str]:
+    """The fields of line[start:end]; `start` is 0 or the position of a separating space."""
+    if not quoted:
+        return line[start + (1 if start else 0) : end].split(" ")
+    return ["".join(groups) for groups in _QUOTED_FIELDS.findall(line, start, end)]
 
 
 @dataclass
@@ -244,13 +249,17 @@ def _common_shape(data: bytes, layout: Layout) -> _Shape | None:
         shape = _shape_of(text, layout) if text else None
         if shape is not None:
             shapes[shape] += 1
+            if shapes[shape] == AGREEING_LINES:
+                return shape
     return shapes.most_common(1)[0][0] if shapes else None
 
 
 def _shape_of(text: str, layout: Layout) -> _Shape | None:
     physical = tokens(text, quoted=layout.quoted)
     trailing_blank = len(physical) > 1 and physical[-1] == "" and text.endswith(" ")
-    logical = tokens(text.rstrip(" "), quoted=layout.quoted, bracketed=layout.bracketed)
+    logical = physical
+    if layout.bracketed is not None or trailing_blank:
+        logical = tokens(text.rstrip(" "), quoted=layout.quoted, bracketed=layout.bracketed)
     if not layout.min_fields <= len(logical) <= len(layout.fields) + MORE_FIELDS:
         return None
     bracket_at, pieces = None, 1

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import io
-import zlib
 
 import zstandard
+from isal import isal_zlib  # ISA-L inflate: same API and output as zlib, about twice as fast
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -28,10 +28,10 @@ def _gunzip(raw: bytes, name: str) -> tuple[bytes, str | None]:
     out = []
     data = raw
     while data:
-        inflater = zlib.decompressobj(wbits=31)
+        inflater = isal_zlib.decompressobj(wbits=31)
         try:
             out.append(inflater.decompress(data))
-        except zlib.error as error:
+        except isal_zlib.error as error:
             return b"".join(out), f"{name}: corrupt gzip stream ({error})"
         if not inflater.eof:
             return b"".join(out), f"{name}: truncated gzip (the file ends before the end of the compressed stream)"

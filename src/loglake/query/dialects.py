@@ -125,6 +125,177 @@ def _unmaterialized(node: exp.Expression) -> exp.Expression:
     return node
 
 
+def _wildcard_at(path: exp.JSONPath) -> int | None:
+    """The position of the path's one `[*]` (None without one; a DialectError for more than one)."""
+    found = [i for i, part in enumerate(path.expressions) if part.find(exp.JSONPathWildcard)]
+    if len(found) > 1:
+        raise DialectError("a JSON path with more than one wildcard ([*]) has no Spark form")
+    return found[0] if found else None
+
+
+def _path_text(parts: list[exp.Expression]) -> exp.Literal:
+    text = "$"
+    for part in parts:
+        if isinstance(part, exp.JSONPathKey):
+            text += f".{part.this}"
+        elif isinstance(part, exp.JSONPathSubscript) and isinstance(part.this, int):
+            text += f"[{part.this}]"
+        else:
+            raise DialectError(f"JSON path part {part.sql()!r} has no Spark form")
+    return exp.Literal.string(text)
+
+
+def _variant_get(value: exp.Expression, parts: list[exp.Expression], as_type: str | None = None) -> exp.Expression:
+    args = [value, _path_text(parts)] + ([exp.Literal.string(as_type)] if as_type else [])
+    return exp.Anonymous(this="try_variant_get", expressions=args)
+
+
+def _spark_json_value(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `json_extract(x, path)` is the JSON text of the value (a string keeps its quotes, which rules
+    match on); Spark's get_json_object unquotes strings, so the value is read as a VARIANT and written back.
+    With one `[*]` in the path, json_extract and json_extract_string give a list (the items that have the rest
+    of the path, [] when the array is missing, NULL for a NULL document), as Spark's transform over the array."""
+    if not isinstance(node, exp.JSONExtract | exp.JSONExtractScalar):
+        return node
+    path = node.expression
+    if not isinstance(path, exp.JSONPath):
+        return node
+    at = _wildcard_at(path)
+    scalar = isinstance(node, exp.JSONExtractScalar)
+    if at is None and scalar:
+        return node  # get_json_object is json_extract_string
+    document = exp.Anonymous(this="try_parse_json", expressions=[node.this.transform(_spark_json_value)])
+    if at is None:
+        return exp.Anonymous(this="to_json", expressions=[_variant_get(document, path.expressions[1:])])
+    items = _variant_get(document, path.expressions[1:at], "array<variant>")
+    item = exp.to_identifier("__item")
+    rest = path.expressions[at + 1 :]
+    if scalar:
+        value = _variant_get(item.copy(), rest, "string")
+    else:
+        value = exp.Anonymous(this="to_json", expressions=[_variant_get(item.copy(), rest) if rest else item.copy()])
+    values = exp.Transform(this=items, expression=exp.Lambda(this=value, expressions=[item.copy()]))
+    present = exp.Lambda(this=exp.Not(this=exp.Is(this=item.copy(), expression=exp.Null())), expressions=[item])
+    listed = exp.Coalesce(this=exp.ArrayFilter(this=values, expression=present), expressions=[exp.Array()])
+    return exp.If(this=exp.Is(this=node.this.copy(), expression=exp.Null()), true=exp.Null(), false=listed)
+
+
+_LIST_NODES = (exp.Array, exp.ArrayFilter, exp.Transform, exp.ArrayConcat, exp.Flatten, exp.Split)
+
+
+def _is_list(node: exp.Expression) -> bool:
+    """Whether the expression is a list by its form alone (a column's type is not known here)."""
+    if isinstance(node, _LIST_NODES):
+        return True
+    if isinstance(node, exp.Coalesce):
+        return any(_is_list(arg) for arg in [node.this, *node.expressions])
+    if isinstance(node, exp.If):
+        return _is_list(node.args["true"]) or _is_list(node.args.get("false") or exp.Null())
+    return isinstance(node, exp.Case) and any(
+        _is_list(arm) for arm in [*node.args["ifs"], node.args.get("default")] if arm
+    )
+
+
+def _spark_list_length(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `len(list)` is Spark's `size(list)` (Spark's `length` takes strings only)."""
+    if isinstance(node, exp.Length) and _is_list(node.this):
+        return exp.ArraySize(this=node.this)
+    return node
+
+
+def _spark_list_bool_or(node: exp.Expression) -> exp.Expression:
+    """`list_bool_or(list_transform(xs, lambda x: p))` is Spark's `exists(xs, x -> p)`, NULL for [] as in DuckDB."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "list_bool_or" and len(node.expressions) == 1:
+        inner = node.expressions[0]
+        if isinstance(inner, exp.Transform):  # a nested one is not visited again: transformed here
+            items, test = inner.this.transform(_spark_list_bool_or), inner.expression.transform(_spark_list_bool_or)
+            empty = exp.EQ(this=exp.ArraySize(this=items.copy()), expression=exp.Literal.number(0))
+            return exp.If(this=empty, true=exp.Null(), false=exp.Anonymous(this="exists", expressions=[items, test]))
+    return node
+
+
+def _spark_json_array_length(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `json_array_length(x, path)` measures the array at `path` (0 for another value, NULL when there is
+    none); Spark's takes the array's text."""
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "json_array_length" and len(node.expressions) == 2:
+        value, path = node.expressions
+        found = _variant_at(value, path)
+        length = exp.Anonymous(
+            this="json_array_length", expressions=[exp.Anonymous(this="to_json", expressions=[found])]
+        )
+        not_array = exp.Coalesce(this=length, expressions=[exp.Literal.number(0)])
+        return exp.If(this=exp.Is(this=found.copy(), expression=exp.Null()), true=exp.Null(), false=not_array)
+    return node
+
+
+def _spark_list_slice(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `xs[a:b]` / `xs[a:]` (1-based, b included) is Spark's `slice(xs, a, length)`. Rules slice lists
+    this way, not strings (they take `substr`), so a slice is read as a list's."""
+    if not (
+        isinstance(node, exp.Bracket) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.Slice)
+    ):
+        return node
+    bounds = node.expressions[0]
+    start, end = bounds.this, bounds.expression
+    if start is None:
+        start = exp.Literal.number(1)
+    items = node.this.transform(_spark_list_slice)
+    last = end if end is not None else exp.ArraySize(this=items.copy())
+    length = exp.Add(this=exp.Sub(this=last.copy(), expression=start.copy()), expression=exp.Literal.number(1))
+    count = exp.Greatest(this=exp.Paren(this=length), expressions=[exp.Literal.number(0)])
+    return exp.Anonymous(this="slice", expressions=[items, start.copy(), count])
+
+
+def _spark_list_concat(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `list_concat` reads a NULL list as []; Spark's `concat` of arrays is NULL if one is."""
+    if not isinstance(node, exp.ArrayConcat):
+        return node
+    parts = [node.this, *node.expressions]
+    lists = [p if isinstance(p, exp.Array) else exp.Coalesce(this=p, expressions=[exp.Array()]) for p in parts]
+    return exp.ArrayConcat(this=lists[0], expressions=lists[1:])
+
+
+# Spark's VARIANT type names (schema_of_variant's first word) as DuckDB's json_type names them
+_JSON_TYPE_NAMES = {"ARRAY": "ARRAY", "OBJECT": "OBJECT", "STRING": "VARCHAR", "BOOLEAN": "BOOLEAN",
+                    "BIGINT": "BIGINT", "DECIMAL": "DOUBLE", "DOUBLE": "DOUBLE", "VOID": "NULL"}  # fmt: skip
+
+
+def _spark_json_type(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `json_type(x, path)` from the type Spark gives the value read as a VARIANT, in DuckDB's names
+    (DuckDB calls a non-negative integer UBIGINT)."""
+    if isinstance(node, exp.JSONType) and node.expression is not None:
+        document, path = node.this, node.expression
+    elif isinstance(node, exp.Anonymous) and node.name.lower() == "json_type" and len(node.expressions) == 2:
+        document, path = node.expressions
+    else:
+        return node
+    spark_type = exp.Anonymous(
+        this="regexp_extract",
+        expressions=[
+            exp.Anonymous(this="schema_of_variant", expressions=[_variant_at(document, path)]),
+            exp.Literal.string("^[A-Z]+"),
+            exp.Literal.number(0),
+        ],
+    )
+    names = exp.Anonymous(
+        this="map", expressions=[exp.Literal.string(t) for pair in _JSON_TYPE_NAMES.items() for t in pair]
+    )
+    named = exp.Coalesce(this=exp.Bracket(this=names, expressions=[spark_type.copy()]), expressions=[spark_type.copy()])
+    as_bigint = [_variant_at(document, path), exp.Literal.string("$"), exp.Literal.string("bigint")]
+    number = exp.Anonymous(this="try_variant_get", expressions=as_bigint)
+    integer = exp.EQ(this=spark_type, expression=exp.Literal.string("BIGINT"))
+    unsigned = exp.And(this=integer, expression=exp.GTE(this=number, expression=exp.Literal.number(0)))
+    return exp.If(this=unsigned, true=exp.Literal.string("UBIGINT"), false=named)
+
+
+def _variant_at(document: exp.Expression, path: exp.Expression) -> exp.Expression:
+    """The value at a literal JSON path of a JSON text, as a Spark VARIANT (NULL when absent or not JSON)."""
+    if not (isinstance(path, exp.Literal) and path.is_string):
+        raise DialectError("a JSON function with a computed path has no Spark form")
+    parsed = exp.Anonymous(this="try_parse_json", expressions=[document.copy()])
+    return exp.Anonymous(this="try_variant_get", expressions=[parsed, path.copy()])
+
+
 FIXES: dict[str, list[Callable[[exp.Expression], exp.Expression]]] = {
     "athena": [_parse_datetime, _format_datetime, _to_iso8601],
     "trino": [_parse_datetime, _format_datetime, _to_iso8601],
@@ -132,6 +303,17 @@ FIXES: dict[str, list[Callable[[exp.Expression], exp.Expression]]] = {
 }
 # loglake's (DuckDB) and Athena's SQL to Spark
 SPARK_FIXES = [_try_url_decode, _unmaterialized, _spark_format_datetime, _spark_to_iso8601]
+# DuckDB's list and JSON functions, whose meaning (NULLs, [] for a missing array, quoted JSON values) Spark's
+# functions of the same shape do not keep; only for DuckDB SQL, Athena's functions mean other things
+DUCKDB_SPARK_FIXES = [
+    _spark_json_value,
+    _spark_list_length,
+    _spark_list_bool_or,
+    _spark_json_array_length,
+    _spark_json_type,
+    _spark_list_concat,
+    _spark_list_slice,
+]
 
 
 def to_duckdb(sql: str, dialect: str) -> str:
@@ -155,13 +337,17 @@ def parse(sql: str, dialect: str) -> list[exp.Expression]:
 
 
 def to_spark(sql: str, dialect: str = "duckdb", rename: dict[str, str] | None = None) -> str:
-    """The Spark SQL form of SQL written for `dialect` (loglake's own queries and rules are DuckDB SQL).
+    """The Spark SQL form of SQL written for `dialect` (loglake's own queries and rules are DuckDB SQL, and take
+    the one DuckDB translation, `from_duckdb`, with its checks).
 
     `rename` maps qualified table names (`lake.cloudtrail_logs`) to the names Spark knows them by.
     """
+    renamed = (lambda node: _renamed(node, rename)) if rename else None
+    if dialect == "duckdb":
+        return from_duckdb(sql, "spark", rewrite=renamed)
     statements = parse(sql, dialect)
-    if rename:
-        statements = [s.transform(lambda node: _renamed(node, rename)) for s in statements]
+    if renamed:
+        statements = [s.transform(renamed) for s in statements]
     for fix in SPARK_FIXES:
         statements = [s.transform(fix) for s in statements]
     try:
@@ -184,10 +370,24 @@ def _first_error(error: ParseError) -> str:
 
 
 # DuckDB functions sqlglot does not know, that the other engine has under the same name and meaning
+# Spark functions the Spark fixes above write (they are no longer DuckDB's)
+_SPARK_WRITTEN = {
+    "try_url_decode",
+    "date_format",
+    "try_parse_json",
+    "try_variant_get",
+    "to_json",
+    "schema_of_variant",
+    "regexp_extract",
+    "map",
+    "exists",
+    "slice",
+}
 _SAME_NAME = {
     "url_decode": {"athena", "trino", "spark"},
     "url_encode": {"athena", "trino", "spark"},
     "json_array_length": {"athena", "trino", "spark"},
+    "bin": {"spark"},  # a number in base 2, as text
 }
 
 
@@ -237,6 +437,15 @@ def _lake_date_arithmetic(node: exp.Expression) -> exp.Expression:
     return exp.DateAdd(this=date.copy(), expression=exp.Literal.number(amount), unit=exp.Var(this="DAY"))
 
 
+def _regexp_full_match(node: exp.Expression) -> exp.Expression:
+    """DuckDB's `regexp_full_match(x, p)` (the whole text matches) as a partial match of the anchored pattern, which
+    Trino and Spark have (`regexp_like`)."""
+    if isinstance(node, exp.RegexpFullMatch) and isinstance(node.expression, exp.Literal):
+        anchored = exp.Literal.string(f"^(?:{node.expression.this})$")
+        return exp.RegexpLike(this=node.this, expression=anchored)
+    return node
+
+
 def from_duckdb(
     sql: str,
     dialect: str,
@@ -261,9 +470,13 @@ def from_duckdb(
         statements = [s.transform(rewrite) for s in statements]
     if schema is not None and dialect != "spark":
         statements = [_expand_star_excludes(s, schema) for s in statements]
+    if dialect == "spark":
+        for fix in SPARK_FIXES + DUCKDB_SPARK_FIXES:
+            statements = [s.transform(fix) for s in statements]
     for statement in statements:
         for call in statement.find_all(exp.Anonymous):
-            if dialect not in _SAME_NAME.get(call.name.lower(), set()):
+            name = call.name.lower()
+            if dialect not in _SAME_NAME.get(name, set()) and not (dialect == "spark" and name in _SPARK_WRITTEN):
                 raise DialectError(f"DuckDB's {call.name}() has no known {dialect} equivalent")
         if dialect != "spark" and statement.find(exp.Qualify):
             raise DialectError(f"QUALIFY does not exist in {dialect}")
@@ -271,7 +484,10 @@ def from_duckdb(
             raise DialectError(f"SELECT * EXCLUDE (...) does not exist in {dialect}")
         if dialect != "spark" and any(star.args.get("replace") for star in statement.find_all(exp.Star)):
             raise DialectError(f"SELECT * REPLACE (...) does not exist in {dialect}")
-    statements = [s.transform(_expand_group_by_all).transform(_lake_date_arithmetic) for s in statements]
+    statements = [
+        s.transform(_expand_group_by_all).transform(_lake_date_arithmetic).transform(_regexp_full_match)
+        for s in statements
+    ]
     try:
         out = [s.sql(dialect=dialect, pretty=True, unsupported_level=ErrorLevel.RAISE) for s in statements]
     except UnsupportedError as error:

@@ -18,13 +18,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from loglake.detect.connection import memory_connection, time_predicate
+from loglake.detect import alerts as alert_merge
+from loglake.detect import engine
+from loglake.detect.connection import memory_connection, owned_tables, time_predicate
 from loglake.detect.rule import Rule
+from loglake.detect.ruletest import TEST_TIME, TestOutcome, rows_of
 from loglake.detect.run import DetectResult, RulePlan, RuleRun, backtest_ranges, evaluate_rule, log_tables
 from loglake.detect.store import AlertStore, locked
 from loglake.query import dialects
 from loglake.query.engine import QueryError
-from loglake.spark.query import first_line, register_lake, run
+from loglake.spark.query import first_line, register_lake, run, table_frame
 from loglake.spark.session import session
 
 EVENTS = "__spark_events"  # the DuckDB name of one rule's events as Spark returned them
@@ -123,3 +126,47 @@ def _evaluate(spark, con, store, frames, logs, rule, ranges, now, result) -> Rul
 def rule_sql(rule: Rule, tables: set[str]) -> str:
     """The rule's query as Spark SQL; `lake.<table>` (its history) reads the unscoped view."""
     return dialects.to_spark(rule.query, "duckdb", rename={f"lake.{name}": HISTORY.format(name) for name in tables})
+
+
+def run_rule_tests(rule: Rule, *, spark=None) -> list[TestOutcome]:
+    """The rule's inline tests with Spark finding the events: each test's records parsed as the lake holds them,
+    every table loglake owns present (empty where the test has none), then detect's own hit and alert count."""
+    spark = spark or session()
+    outcomes = []
+    for test in rule.tests:
+        try:
+            tables = {name: rows_of(name, records) for name, records in test.events.items()}
+        except ValueError as error:
+            outcomes.append(TestOutcome(rule.id, test.name, test.expect, 0, str(error)))
+            continue
+        given = {name: spark.createDataFrame(rows) for name, rows in tables.items() if rows.num_rows}
+        for name, frame in (_empty_frames(spark) | given).items():
+            frame.createOrReplaceTempView(name)
+            frame.createOrReplaceTempView(HISTORY.format(name))
+        outcomes.append(_spark_test_outcome(spark, rule, test))
+    return outcomes
+
+
+def _spark_test_outcome(spark, rule: Rule, test) -> TestOutcome:
+    try:
+        events = run(spark, rule_sql(rule, set(owned_tables())))
+    except (dialects.DialectError, QueryError) as error:
+        return TestOutcome(rule.id, test.name, test.expect, 0, str(error))
+    con = memory_connection({})
+    try:
+        con.register(EVENTS, events)
+        over_events = dataclasses.replace(rule, query=f'SELECT * FROM "{EVENTS}"', context=False)
+        merged = alert_merge.merge(rule, engine.evaluate(con, over_events, None), [], TEST_TIME)
+    finally:
+        con.close()
+    return TestOutcome(rule.id, test.name, test.expect, len(merged.alerts))
+
+
+_EMPTY: dict[int, dict] = {}
+
+
+def _empty_frames(spark) -> dict:
+    """An empty DataFrame per table loglake owns, made once per session (each costs Spark round trips)."""
+    if id(spark) not in _EMPTY:
+        _EMPTY[id(spark)] = {name: table_frame(spark, schema, []) for name, schema in owned_tables().items()}
+    return _EMPTY[id(spark)]
