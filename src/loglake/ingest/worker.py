@@ -17,7 +17,6 @@ from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
-from pyiceberg.io.pyarrow import _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
@@ -27,6 +26,7 @@ from loglake.ingest.decompress import decompress
 from loglake.ingest.keylayout import facts_from_key
 from loglake.ingest.sources import ObjectRef, SourceError, read_object
 from loglake.lake import catalog as lake_catalog
+from loglake.lake import datafiles
 from loglake.lake import rejects as rejects_table
 from loglake.lake.ledger import IngestedObject
 
@@ -116,7 +116,7 @@ def _write(batch: Batch, name: str, data: pa.Table) -> list[DataFile]:
     table = _table(batch.lake_root, name)
     # a write uuid derived from the batch makes file names traceable to the batch that wrote them
     write_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"{batch.id}/{name}/{os.getpid()}/{uuid.uuid4()}")
-    return list(_dataframe_to_data_files(table_metadata=table.metadata, df=data, io=table.io, write_uuid=write_uuid))
+    return datafiles.write_data_files(table, data, write_uuid)
 
 
 def _ingest_object(

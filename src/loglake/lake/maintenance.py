@@ -23,12 +23,12 @@ from dataclasses import dataclass, field
 import pyarrow.compute as pc
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 from sqlalchemy.exc import OperationalError
 
 from loglake.ingest import faults
+from loglake.lake import datafiles
 from loglake.lake.catalog import COMMIT_ATTEMPTS
 from loglake.lake.locks import Locks, commit_lock, holding
 
@@ -79,11 +79,9 @@ def _compact_day(table: Table, day: dt.date, report: MaintenanceReport, locks: L
         tasks = [t for t in table.scan(row_filter=_day_filter(day)).plan_files() if _is_small(t.file)]
         if len(tasks) <= 1:
             return  # another compaction did it meanwhile
-        rows = ArrowScan(table.metadata, table.io, table.schema(), _day_filter(day)).to_table(tasks)
+        rows = datafiles.read_data_files(table, [t.file for t in tasks])
         rows = rows.take(pc.sort_indices(rows, [("lake_time", "ascending")]))
-        written = list(
-            _dataframe_to_data_files(table_metadata=table.metadata, df=rows, io=table.io, write_uuid=uuid.uuid4())
-        )
+        written = datafiles.write_data_files(table, rows, uuid.uuid4())
         faults.point("compact-before-commit")
         try:
             with holding(locks, commit_lock(table.name()[-1])):
