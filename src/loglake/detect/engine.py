@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import orjson
 
-from loglake.detect.connection import TimeRange, scope_tables, shapes_only, widen_history
+from loglake.detect.connection import Scopes, TimeRange, shapes_connection, shapes_only
 from loglake.detect.rule import ENTITIES, Rule
 from loglake.formats import registry
 
@@ -41,28 +41,40 @@ class Hit:
     refs: list[dict]  # {lake_table, lake_file, lake_row, event_id}
 
 
-def evaluate(
+@dataclass(frozen=True)
+class Bound:
+    """What binding a rule's query tells: its output columns and the SQL of each entity over them."""
+
+    columns: frozenset[str]
+    expressions: dict[str, str]
+
+
+def evaluate(  # noqa: PLR0917
     con: duckdb.DuckDBPyConnection,
     rule: Rule,
     ranges: list[TimeRange] | None,
     sources: dict[str, str] | None = None,
     timeout: float | None = None,
+    bound: Bound | None = None,
+    scopes: Scopes | None = None,
 ) -> list[Hit]:
     """The rule's hits among rows whose event time is in `ranges` (bucket-aligned by the caller; None: all).
 
     `sources` names tables holding a prefiltered copy of some lake tables' rows to read instead (see prefilter).
     A rule still running after `timeout` seconds is stopped: one runaway rule must not hold up the others.
+    A detect run passes the rule `bound` beforehand (`bind_rules`) and its `scopes` (the views shared by the
+    rules it evaluates, left as they are for the next rule); without them the rule is bound here and the views
+    are put back afterwards.
     """
     timer = threading.Timer(timeout, con.interrupt) if timeout else None
-    narrowed: list[str] = []
+    own_scopes = scopes is None
+    scopes = scopes or Scopes(con)
     if timer:
         timer.start()
     try:
-        with shapes_only(con, rule.context):
-            columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}\n) AS q").fetchall()}
-            expressions = entity_expressions(con, rule, columns)
-        narrowed = scope_tables(con, rule.tables, ranges, rule.lookback, sources or {}, context=rule.context)
-        rows = con.execute(hits_sql(rule, columns, expressions)).fetchall()
+        bound = bound or bind(con, rule)
+        scopes.point(rule.tables, ranges, rule.lookback, sources or {}, context=rule.context)
+        rows = con.execute(hits_sql(rule, set(bound.columns), bound.expressions)).fetchall()
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
         if isinstance(error, duckdb.InterruptException):
@@ -71,9 +83,32 @@ def evaluate(
     finally:
         if timer:
             timer.cancel()
-        con.execute("SET search_path = 'main'")
-        widen_history(con, narrowed)
+        if own_scopes:
+            scopes.reset()
     return [_hit(rule, row) for row in rows]
+
+
+def bind(con: duckdb.DuckDBPyConnection, rule: Rule) -> Bound:
+    """Bind the rule's query against empty tables shaped as the lake's (see `shapes_only`)."""
+    with shapes_only(con, rule.context):
+        columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}\n) AS q").fetchall()}
+        return Bound(frozenset(columns), entity_expressions(con, rule, columns))
+
+
+def bind_rules(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> dict[str, Bound | RuleRunError]:
+    """Every rule bound once, in a connection holding only the shapes of `con`'s tables (no lake data read,
+    `lake.<table>` included); a rule DuckDB refuses gets its error instead."""
+    shapes = shapes_connection(con)
+    found: dict[str, Bound | RuleRunError] = {}
+    try:
+        for rule in rules:
+            try:
+                found[rule.id] = bind(shapes, rule)
+            except duckdb.Error as error:
+                found[rule.id] = RuleRunError(f"rule {rule.id}: {str(error).strip().splitlines()[0]}")
+    finally:
+        shapes.close()
+    return found
 
 
 def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str]) -> str:

@@ -10,6 +10,7 @@ unions, subqueries) read the lake as usual.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import duckdb
 import sqlglot
@@ -27,8 +28,13 @@ def simple_condition(rule: Rule) -> str | None:
     """The rule's WHERE condition when the rule is `SELECT * FROM <its one table> WHERE ...`, else None."""
     if len(rule.tables) != 1 or rule.context:  # a context rule's condition is on the enriched rows
         return None
+    return _where_of_select_star(rule.query, rule.tables[0])
+
+
+@functools.cache  # a run asks for each rule several times; parsing is most of the cost
+def _where_of_select_star(query: str, table_name: str) -> str | None:
     try:
-        tree = sqlglot.parse_one(rule.query, read="duckdb")
+        tree = sqlglot.parse_one(query, read="duckdb")
     except sqlglot.errors.ParseError:
         return None
     source = tree.args.get("from_")
@@ -38,7 +44,7 @@ def simple_condition(rule: Rule) -> str | None:
     simple = (
         [type(e) for e in tree.expressions] == [exp.Star]
         and isinstance(table, exp.Table)
-        and table.name == rule.tables[0]
+        and table.name == table_name
         and not table.db
         and not table.alias
         and tree.args.get("where") is not None

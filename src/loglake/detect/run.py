@@ -9,6 +9,7 @@ data safe: the same rows always give the same hits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from loglake.context.lookup import AssetLookup
 from loglake.detect import alerts as alert_merge
 from loglake.detect import engine
 from loglake.detect.alerts import Alert
-from loglake.detect.connection import TimeRange, open_connection
+from loglake.detect.connection import Scopes, TimeRange, open_connection
 from loglake.detect.prefilter import build_candidates, simple_condition
 from loglake.detect.rule import Rule
 from loglake.detect.store import AlertStore, locked
@@ -86,17 +87,22 @@ def detect(
         try:
             fresh = _NewDataCache(tables)
             plans = [_plan(rule, fresh, marks, since, until, now) for rule in rules]
-            sources = build_candidates(con, [(p.rule, p.ranges) for p in plans if p.status is None])
+            active = [p for p in plans if p.status is None]
+            sources = build_candidates(con, [(p.rule, p.ranges) for p in active])
+            bound = engine.bind_rules(con, [p.rule for p in active])
+            scopes = Scopes(con)
             advanced: dict[str, dict[str, int]] = {}
-            for plan in plans:
+            runs: dict[str, RuleRun] = {}
+            for plan in sorted(plans, key=lambda p: _scope_key(p, sources)):
                 started = time.perf_counter()
-                run = evaluate_rule(con, store, plan, sources, now, result)
+                run = evaluate_rule(con, store, plan, _Shared(sources, bound.get(plan.rule.id), scopes), now, result)
                 run.seconds = time.perf_counter() - started
-                result.runs.append(run)
+                runs[plan.rule.id] = run
                 if plan.sequences is not None and run.status != "error":
                     advanced[plan.rule.id] = plan.sequences
                 if on_rule:
                     on_rule(plan.rule)
+            result.runs = [runs[plan.rule.id] for plan in plans]
             store.write()
             for rule_id, sequences in advanced.items():
                 marks.set(rule_id, sequences)
@@ -151,11 +157,28 @@ def backtest_ranges(rule: Rule, since: dt.datetime | None, until: dt.datetime | 
     return align([(low, high)], rule.bucket)
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What the rules of a run share: the prefiltered copies, a rule's binding (or why it failed), the views."""
+
+    sources: dict[str, str]
+    bound: engine.Bound | engine.RuleRunError | None
+    scopes: Scopes
+
+
+def _scope_key(plan: RulePlan, sources: dict[str, str]) -> tuple:
+    """Rules with equal keys read the same views: evaluated one after another, they create them once."""
+    rule = plan.rule
+    reads_copy = bool(sources) and simple_condition(rule) is not None
+    ranges = None if plan.ranges is None else tuple(plan.ranges)
+    return (plan.status is not None, str(ranges), str(rule.lookback if ranges else None), reads_copy, rule.context)
+
+
 def evaluate_rule(  # noqa: PLR0917
     con: duckdb.DuckDBPyConnection,
     store: AlertStore,
     plan: RulePlan,
-    sources: dict[str, str],
+    shared: _Shared,
     now: dt.datetime,
     result: DetectResult,
 ) -> RuleRun:
@@ -163,13 +186,18 @@ def evaluate_rule(  # noqa: PLR0917
     if plan.status is not None:
         return RuleRun(rule.id, plan.status)
     try:
-        candidates = sources if simple_condition(rule) is not None else {}
+        if isinstance(shared.bound, engine.RuleRunError):
+            raise shared.bound
+        candidates = shared.sources if simple_condition(rule) is not None else {}
+        evaluate = functools.partial(
+            engine.evaluate, con, rule, plan.ranges, timeout=rule_timeout(), bound=shared.bound, scopes=shared.scopes
+        )
         try:
-            hits = engine.evaluate(con, rule, plan.ranges, candidates, timeout=rule_timeout())
+            hits = evaluate(candidates)
         except engine.RuleRunError:
             if not candidates:
                 raise
-            hits = engine.evaluate(con, rule, plan.ranges, timeout=rule_timeout())  # the lake, not the copy
+            hits = evaluate({})  # the lake, not the copy
     except engine.RuleRunError as error:
         return RuleRun(rule.id, "error", error=str(error))
     kept = [h for h in store.hits_of(rule.id) if not _inside(h.bucket, plan.ranges)]
