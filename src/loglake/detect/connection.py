@@ -89,7 +89,7 @@ def shapes_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnecti
     for schema in ("shape", "shape_ctx"):
         shapes.execute(f"CREATE SCHEMA {schema}")
         for name in existing_tables(con, schema):
-            empty = con.execute(f'SELECT * FROM {schema}."{name}"').fetch_arrow_table()
+            empty = con.execute(f'SELECT * FROM {schema}."{name}"').to_arrow_table()
             shapes.register("__empty", empty)
             shapes.execute(f'CREATE TABLE {schema}."{name}" AS SELECT * FROM "__empty"')
             shapes.unregister("__empty")
@@ -130,6 +130,7 @@ class Scopes:
         self.con = con
         self.history = {name: _full_history(name) for name in existing_tables(con, "lake")}
         self.views: dict[str, str] = {f'lake."{name}"': sql for name, sql in self.history.items()}
+        self.generation = 0  # counts changes of any view: rows computed from them are valid while it stays
 
     def point(
         self,
@@ -172,6 +173,7 @@ class Scopes:
         if self.views.get(name) != sql:
             self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
             self.views[name] = sql
+            self.generation += 1
 
 
 def _full_history(name: str, ranges: list[TimeRange] | None = None) -> str:

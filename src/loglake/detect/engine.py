@@ -18,6 +18,7 @@ import orjson
 
 from loglake.detect.connection import Scopes, TimeRange, shapes_connection, shapes_only
 from loglake.detect.rule import ENTITIES, Rule
+from loglake.detect.shared import SharedCtes
 from loglake.formats import registry
 
 MAX_REFS = 20  # raw-event references kept per hit; the count says how many there were
@@ -57,6 +58,7 @@ def evaluate(  # noqa: PLR0917
     timeout: float | None = None,
     bound: Bound | None = None,
     scopes: Scopes | None = None,
+    shared: SharedCtes | None = None,
 ) -> list[Hit]:
     """The rule's hits among rows whose event time is in `ranges` (bucket-aligned by the caller; None: all).
 
@@ -64,7 +66,7 @@ def evaluate(  # noqa: PLR0917
     A rule still running after `timeout` seconds is stopped: one runaway rule must not hold up the others.
     A detect run passes the rule `bound` beforehand (`bind_rules`) and its `scopes` (the views shared by the
     rules it evaluates, left as they are for the next rule); without them the rule is bound here and the views
-    are put back afterwards.
+    are put back afterwards. With `shared`, the CTEs the rule shares with others are read from their copies.
     """
     timer = threading.Timer(timeout, con.interrupt) if timeout else None
     own_scopes = scopes is None
@@ -74,7 +76,8 @@ def evaluate(  # noqa: PLR0917
     try:
         bound = bound or bind(con, rule)
         scopes.point(rule.tables, ranges, rule.lookback, sources or {}, context=rule.context)
-        rows = con.execute(hits_sql(rule, set(bound.columns), bound.expressions)).fetchall()
+        query = shared.query(con, rule, scopes.generation) if shared else rule.query
+        rows = con.execute(hits_sql(rule, set(bound.columns), bound.expressions, query)).fetchall()
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
         if isinstance(error, duckdb.InterruptException):
@@ -111,8 +114,8 @@ def bind_rules(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> dict[str, B
     return found
 
 
-def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str]) -> str:
-    """The rule's query wrapped so that DuckDB does the grouping and counting."""
+def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str], query: str | None = None) -> str:
+    """The rule's query (or an equivalent `query`) wrapped so that DuckDB does the grouping and counting."""
     groups = [f"g{i}" for i in range(len(rule.group_keys))]
     group_select = [
         f"{_group_expression(key, expressions)} AS {name}" for key, name in zip(rule.group_keys, groups, strict=True)
@@ -135,7 +138,7 @@ def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str]) -> str:
     minimum = rule.threshold.count if rule.threshold else 1
     group_by = ", ".join([*groups, "bucket"])
     return f"""
-        WITH ev AS (SELECT {event_select} FROM ({rule.query}
+        WITH ev AS (SELECT {event_select} FROM ({query or rule.query}
 ) AS q WHERE lake_time IS NOT NULL)
         SELECT {", ".join(groups) + "," if groups else ""}
             to_timestamp(floor(epoch(t) / {seconds}) * {seconds}) AS bucket,

@@ -26,6 +26,7 @@ from loglake.detect.alerts import Alert
 from loglake.detect.connection import Scopes, TimeRange, open_connection
 from loglake.detect.prefilter import build_candidates, simple_condition
 from loglake.detect.rule import Rule
+from loglake.detect.shared import SharedCtes
 from loglake.detect.store import AlertStore, locked
 from loglake.detect.watermark import NewData, WatermarkStore, align, new_data
 from loglake.lake import catalog as lake_catalog
@@ -91,11 +92,14 @@ def detect(
             sources = build_candidates(con, [(p.rule, p.ranges) for p in active])
             bound = engine.bind_rules(con, [p.rule for p in active])
             scopes = Scopes(con)
+            shared_ctes = SharedCtes([p.rule for p in active])
             advanced: dict[str, dict[str, int]] = {}
             runs: dict[str, RuleRun] = {}
             for plan in sorted(plans, key=lambda p: _scope_key(p, sources)):
                 started = time.perf_counter()
-                run = evaluate_rule(con, store, plan, _Shared(sources, bound.get(plan.rule.id), scopes), now, result)
+                run = evaluate_rule(
+                    con, store, plan, _Shared(sources, bound.get(plan.rule.id), scopes, shared_ctes), now, result
+                )
                 run.seconds = time.perf_counter() - started
                 runs[plan.rule.id] = run
                 if plan.sequences is not None and run.status != "error":
@@ -159,11 +163,13 @@ def backtest_ranges(rule: Rule, since: dt.datetime | None, until: dt.datetime | 
 
 @dataclass(frozen=True)
 class _Shared:
-    """What the rules of a run share: the prefiltered copies, a rule's binding (or why it failed), the views."""
+    """What the rules of a run share: the prefiltered copies, a rule's binding (or why it failed), the views,
+    the CTEs several rules compute alike."""
 
     sources: dict[str, str]
     bound: engine.Bound | engine.RuleRunError | None
     scopes: Scopes
+    ctes: SharedCtes
 
 
 def _scope_key(plan: RulePlan, sources: dict[str, str]) -> tuple:
@@ -193,11 +199,11 @@ def evaluate_rule(  # noqa: PLR0917
             engine.evaluate, con, rule, plan.ranges, timeout=rule_timeout(), bound=shared.bound, scopes=shared.scopes
         )
         try:
-            hits = evaluate(candidates)
+            hits = evaluate(candidates, shared=shared.ctes)
         except engine.RuleRunError:
-            if not candidates:
+            if not candidates and not shared.ctes.shared:
                 raise
-            hits = evaluate({})  # the lake, not the copy
+            hits = evaluate({})  # the lake, not the copies
     except engine.RuleRunError as error:
         return RuleRun(rule.id, "error", error=str(error))
     kept = [h for h in store.hits_of(rule.id) if not _inside(h.bucket, plan.ranges)]
