@@ -98,7 +98,7 @@ def detect(
             for plan in sorted(plans, key=lambda p: _scope_key(p, sources)):
                 started = time.perf_counter()
                 run = evaluate_rule(
-                    con, store, plan, _Shared(sources, bound.get(plan.rule.id), scopes, shared_ctes), now, result
+                    con, store, plan, sources, now, result, RunShared(bound.get(plan.rule.id), scopes, shared_ctes)
                 )
                 run.seconds = time.perf_counter() - started
                 runs[plan.rule.id] = run
@@ -162,11 +162,10 @@ def backtest_ranges(rule: Rule, since: dt.datetime | None, until: dt.datetime | 
 
 
 @dataclass(frozen=True)
-class _Shared:
-    """What the rules of a run share: the prefiltered copies, a rule's binding (or why it failed), the views,
-    the CTEs several rules compute alike."""
+class RunShared:
+    """What a rule gets from its run besides the prefiltered copies: its binding (or why it failed), the views
+    the rules share, the CTEs several rules compute alike."""
 
-    sources: dict[str, str]
     bound: engine.Bound | engine.RuleRunError | None
     scopes: Scopes
     ctes: SharedCtes
@@ -184,24 +183,25 @@ def evaluate_rule(  # noqa: PLR0917
     con: duckdb.DuckDBPyConnection,
     store: AlertStore,
     plan: RulePlan,
-    shared: _Shared,
+    sources: dict[str, str],
     now: dt.datetime,
     result: DetectResult,
+    shared: RunShared | None = None,
 ) -> RuleRun:
     rule = plan.rule
     if plan.status is not None:
         return RuleRun(rule.id, plan.status)
     try:
-        if isinstance(shared.bound, engine.RuleRunError):
+        if shared and isinstance(shared.bound, engine.RuleRunError):
             raise shared.bound
-        candidates = shared.sources if simple_condition(rule) is not None else {}
-        evaluate = functools.partial(
-            engine.evaluate, con, rule, plan.ranges, timeout=rule_timeout(), bound=shared.bound, scopes=shared.scopes
-        )
+        candidates = sources if simple_condition(rule) is not None else {}
+        evaluate = functools.partial(engine.evaluate, con, rule, plan.ranges, timeout=rule_timeout())
+        if shared:
+            evaluate = functools.partial(evaluate, bound=shared.bound, scopes=shared.scopes)
         try:
-            hits = evaluate(candidates, shared=shared.ctes)
+            hits = evaluate(candidates, shared=shared.ctes if shared else None)
         except engine.RuleRunError:
-            if not candidates and not shared.ctes.shared:
+            if not candidates and not (shared and shared.ctes.shared):
                 raise
             hits = evaluate({})  # the lake, not the copies
     except engine.RuleRunError as error:
