@@ -1,7 +1,8 @@
 """A big lake for benchmarks: one demo day ingested by loglake, then its rows copied, shifted by whole days.
 
 Real-shaped rows (the demo's mix of principals, APIs, errors and traffic, with its attack in every copy)
-without generating and parsing millions of raw log lines first. Used by bench/detect.py and bench/web.py.
+without generating and parsing millions of raw log lines first. Used by bench/detect.py, bench/web.py and
+bench/context.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import pyarrow.compute as pc
 
 from loglake.demo import generate_raw_logs
 from loglake.ingest.pipeline import IngestOptions, ingest
+from loglake.lake import catalog as lake_catalog
 
 
 def build_seed(raw: Path, lake: Path) -> dt.date:
@@ -34,6 +36,27 @@ def grow(table, target: int, days: int, seed_day: dt.date) -> None:
         table.append(shifted(seed, shift))
         written += len(seed)
     print(f"{table.name()[-1]}: {written:,} rows ({copies} copies of {len(seed):,})")
+
+
+def grow_mix(lake: Path, events: int, tables: tuple[str, ...], seed_day: dt.date) -> None:
+    """Copy the demo day of every table in `tables`, one copy a day, until they hold `events` rows together.
+
+    Every table gets the same number of copies, so the lake keeps the demo's mix (flows, web requests,
+    CloudTrail, DNS, WAF, S3) and the last 24 hours hold one demo day.
+    """
+    catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
+    seeds = {name: lake_catalog.load_table(catalog, name) for name in tables}
+    seed_rows = {name: table_rows(table) for name, table in seeds.items()}
+    copies = -(-events // sum(seed_rows.values()))
+    for name, table in seeds.items():
+        if seed_rows[name]:
+            grow(table, seed_rows[name] * copies, copies, seed_day)
+
+
+def table_rows(table) -> int:
+    """Rows in the table's current snapshot (from its summary: no data read)."""
+    snapshot = table.current_snapshot()
+    return int(snapshot.summary["total-records"]) if snapshot and snapshot.summary else 0
 
 
 def shifted(rows: pa.Table, by: dt.timedelta) -> pa.Table:

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from grown_lake import build_seed, grow
+from grown_lake import build_seed, grow_mix
+from grown_lake import table_rows as snapshot_rows
 
 from loglake.lake import catalog as lake_catalog
 from loglake.web.auth import token_path
@@ -72,22 +73,12 @@ def main() -> None:
 def build_lake(work: Path, events: int) -> None:
     """One demo day, then as many day-shifted copies of every dashboard table as make `events` in total."""
     lake = work / "lake"
-    seed_day = build_seed(work / "raw", lake)
-    catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
-    seeds = {name: lake_catalog.load_table(catalog, name) for name in TABLES}
-    seed_rows = {name: len(table.scan().to_arrow()) for name, table in seeds.items()}
-    copies = -(-events // sum(seed_rows.values()))
-    for name, table in seeds.items():  # one copy a day: the last 24 hours hold one copy of the demo day
-        grow(table, seed_rows[name] * copies, copies, seed_day)
+    grow_mix(lake, events, TABLES, build_seed(work / "raw", lake))
 
 
 def table_rows(lake: Path) -> dict[str, int]:
     catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake))
-    rows = {}
-    for name in TABLES:
-        snapshot = lake_catalog.load_table(catalog, name).current_snapshot()
-        rows[name] = int(snapshot.summary["total-records"]) if snapshot and snapshot.summary else 0
-    return rows
+    return {name: snapshot_rows(lake_catalog.load_table(catalog, name)) for name in TABLES}
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from loglake.detect import engine, ruletest
 from loglake.detect.connection import memory_connection
 from loglake.detect.prefilter import build_candidates, simple_condition
 from loglake.detect.rule import rule_from_dict
+from loglake.detect.rulebook import load_rulebook
 
 EVENTS = [
     {
@@ -55,3 +56,22 @@ def test_rules_read_the_copy_and_find_what_they_find_on_the_lake() -> None:
     # emptied, the copy yields nothing: the rules really read it, not the table
     con.execute(f'DELETE FROM "{sources["cloudtrail_logs"]}"')
     assert engine.evaluate(con, STOP, None, sources) == []
+
+
+def test_flow_rules_read_the_copy_with_the_columns_their_enriched_view_needs() -> None:
+    """The copy of a table with asset context keeps what `<table>_ctx` joins on: the rules do not fall back."""
+    pack = load_rulebook(None)
+    rules = [pack.get("aws.vpc.port_scan"), pack.get("aws.vpc.mining_or_tor_port")]
+    lines = [
+        f"2 111122223333 eni-0a1b2c3d4e5f60718 198.51.100.23 10.0.0.5 51234 {port} 6 1 44 "
+        f"{1767261600 + port} {1767261600 + port} REJECT OK"
+        for port in range(1, 60)
+    ]
+    lines.append(
+        "2 111122223333 eni-0a1b2c3d4e5f60718 10.0.0.5 203.0.113.9 40000 3333 6 9 900 1767261700 1767261760 ACCEPT OK"
+    )
+    con = memory_connection({"vpc_flow_logs": ruletest.rows_of("vpc_flow_logs", lines)})
+    direct = {r.id: engine.evaluate(con, r, None) for r in rules}
+    sources = build_candidates(con, [(r, None) for r in rules])
+    assert {r.id: engine.evaluate(con, r, None, sources) for r in rules} == direct  # raised before: no flow_direction
+    assert all(direct.values())

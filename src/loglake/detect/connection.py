@@ -1,7 +1,7 @@
 """The DuckDB connection rules run in: every log table present (empty when the lake lacks it), in two schemas.
 
 A rule's query names tables plainly (`cloudtrail_logs`); those names resolve to the rows in the window being
-evaluated (schema `scoped`, rebuilt per rule). The whole history stays reachable as `lake.<table>`, for rules
+evaluated (schema `scoped`, see `Scopes`). The whole history stays reachable as `lake.<table>`, for rules
 that compare with the past (a principal's usual source IPs).
 """
 
@@ -33,10 +33,8 @@ def open_connection(
     `tables` (Iceberg tables loaded by the caller) become views over their snapshot's data files
     (engine.register_files): a detect run binds each table dozens of times.
     """
-    con = engine.connect(lake, threads=threads)
+    con = engine.connect(lake, threads=threads, snapshots=tables)
     con.execute("SET parquet_metadata_cache = true")
-    for name, table in (tables or {}).items():
-        engine.register_files(con, name, table)
     _complete(con)
     return con
 
@@ -84,6 +82,23 @@ def _complete(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f'CREATE OR REPLACE TABLE shape_ctx."{table}" AS SELECT * FROM shape."{view}"')
 
 
+def shapes_connection(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """A connection holding only empty tables shaped as `con`'s (both schemas of `shapes_only`, and `lake`)."""
+    shapes = duckdb.connect()
+    shapes.execute("SET TimeZone = 'UTC'")
+    for schema in ("shape", "shape_ctx"):
+        shapes.execute(f"CREATE SCHEMA {schema}")
+        for name in existing_tables(con, schema):
+            empty = con.execute(f'SELECT * FROM {schema}."{name}"').to_arrow_table()
+            shapes.register("__empty", empty)
+            shapes.execute(f'CREATE TABLE {schema}."{name}" AS SELECT * FROM "__empty"')
+            shapes.unregister("__empty")
+    shapes.execute("CREATE SCHEMA lake")
+    for name in existing_tables(con, "lake"):
+        shapes.execute(f'CREATE VIEW lake."{name}" AS SELECT * FROM shape."{name}"')
+    return shapes
+
+
 @contextmanager
 def shapes_only(con: duckdb.DuckDBPyConnection, context: bool = False) -> Iterator[None]:
     """Resolve table names to empty tables of the same columns: binding a query there reads no lake metadata.
@@ -104,46 +119,65 @@ def existing_tables(con: duckdb.DuckDBPyConnection, schema: str = "main") -> set
     return {row[0] for row in rows if not row[0].startswith("__")}  # __rows_/__empty_ back the views
 
 
-def scope_tables(
-    con: duckdb.DuckDBPyConnection,
-    tables: tuple[str, ...],
-    ranges: list[TimeRange] | None,
-    lookback: dt.timedelta | None = None,
-    sources: dict[str, str] | None = None,
-    *,
-    context: bool = False,
-) -> list[str]:
-    """Point the plain table names at the rows whose event time falls in `ranges` (None: all rows).
+class Scopes:
+    """The views a rule reads: the plain table names over the rows being evaluated, `lake.<table>` its history.
 
-    `sources` names in-memory copies to read instead of the lake (see prefilter). With a `lookback`,
-    `lake.<table>` is the history within that distance of the ranges instead of all of it: a rule comparing
-    new rows with the hour before them then reads hours, not years. Returns the tables whose history was
-    narrowed (`widen_history` puts them back). `<table>_ctx` is the enriched view of the same rows; with
-    `context`, so is the plain name.
+    A view is created only when its definition changes: creating one binds the table's Parquet files, so rules
+    evaluated one after another over the same ranges (a detect run orders them so) share their views.
     """
-    for name in tables:
-        source = f'"{sources[name]}"' if sources and name in sources else f'main."{name}"'
-        rows = f"SELECT * FROM {source} WHERE {time_predicate(ranges)}"
-        if name in context_views.MATCHES:
-            enriched = context_views.enriched_sql(name, f"({rows})", index=f"main.{context_views.INDEX}")
-            con.execute(f'CREATE OR REPLACE VIEW scoped."{context_views.view_name(name)}" AS {enriched}')
-            rows = enriched if context else rows
-        con.execute(f'CREATE OR REPLACE VIEW scoped."{name}" AS {rows}')
-    con.execute("SET search_path = 'scoped,main'")
-    if ranges is None or lookback is None:
-        return []
-    history = [(lo - lookback, hi + lookback) for lo, hi in ranges]
-    for name in tables:
-        con.execute(
-            f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}" WHERE {time_predicate(history)}'
-        )
-    return list(tables)
+
+    def __init__(self, con: duckdb.DuckDBPyConnection):
+        self.con = con
+        self.history = {name: _full_history(name) for name in existing_tables(con, "lake")}
+        self.views: dict[str, str] = {f'lake."{name}"': sql for name, sql in self.history.items()}
+        self.generation = 0  # counts changes of any view: rows computed from them are valid while it stays
+
+    def point(
+        self,
+        tables: tuple[str, ...],
+        ranges: list[TimeRange] | None,
+        lookback: dt.timedelta | None = None,
+        sources: dict[str, str] | None = None,
+        *,
+        context: bool = False,
+    ) -> None:
+        """Point the plain table names at the rows whose event time falls in `ranges` (None: all rows).
+
+        `sources` names in-memory copies to read instead of the lake (see prefilter). With a `lookback`,
+        `lake.<table>` is the history within that distance of the ranges instead of all of it: a rule comparing
+        new rows with the hour before them then reads hours, not years. `<table>_ctx` is the enriched view of
+        the same rows; with `context`, so is the plain name.
+        """
+        for name in tables:
+            source = f'"{sources[name]}"' if sources and name in sources else f'main."{name}"'
+            rows = f"SELECT * FROM {source} WHERE {time_predicate(ranges)}"
+            if name in context_views.MATCHES:
+                enriched = context_views.enriched_sql(name, f"({rows})", index=f"main.{context_views.INDEX}")
+                self._view(f'scoped."{context_views.view_name(name)}"', enriched)
+                rows = enriched if context else rows
+            self._view(f'scoped."{name}"', rows)
+            history = (
+                None if ranges is None or lookback is None else [(lo - lookback, hi + lookback) for lo, hi in ranges]
+            )
+            if name in self.history:
+                self._view(f'lake."{name}"', _full_history(name, history))
+        self.con.execute("SET search_path = 'scoped,main'")
+
+    def reset(self) -> None:
+        """`lake.<table>` back to all of its history, plain names to the lake's tables."""
+        for name in self.history:
+            self._view(f'lake."{name}"', _full_history(name))
+        self.con.execute("SET search_path = 'main'")
+
+    def _view(self, name: str, sql: str) -> None:
+        if self.views.get(name) != sql:
+            self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+            self.views[name] = sql
+            self.generation += 1
 
 
-def widen_history(con: duckdb.DuckDBPyConnection, tables: list[str]) -> None:
-    """`lake.<table>` back to all of its history."""
-    for name in tables:
-        con.execute(f'CREATE OR REPLACE VIEW lake."{name}" AS SELECT * FROM main."{name}"')
+def _full_history(name: str, ranges: list[TimeRange] | None = None) -> str:
+    return f'SELECT * FROM main."{name}" WHERE {time_predicate(ranges)}'
 
 
 def time_predicate(ranges: list[TimeRange] | None, column: str = "lake_time") -> str:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 import duckdb
 import orjson
 
-from loglake.detect.connection import TimeRange, scope_tables, shapes_only, widen_history
+from loglake.detect.connection import Scopes, TimeRange, shapes_connection, shapes_only
 from loglake.detect.rule import ENTITIES, Rule
+from loglake.detect.shared import SharedCtes
 from loglake.formats import registry
 
 MAX_REFS = 20  # raw-event references kept per hit; the count says how many there were
@@ -41,28 +42,42 @@ class Hit:
     refs: list[dict]  # {lake_table, lake_file, lake_row, event_id}
 
 
-def evaluate(
+@dataclass(frozen=True)
+class Bound:
+    """What binding a rule's query tells: its output columns and the SQL of each entity over them."""
+
+    columns: frozenset[str]
+    expressions: dict[str, str]
+
+
+def evaluate(  # noqa: PLR0917
     con: duckdb.DuckDBPyConnection,
     rule: Rule,
     ranges: list[TimeRange] | None,
     sources: dict[str, str] | None = None,
     timeout: float | None = None,
+    bound: Bound | None = None,
+    scopes: Scopes | None = None,
+    shared: SharedCtes | None = None,
 ) -> list[Hit]:
     """The rule's hits among rows whose event time is in `ranges` (bucket-aligned by the caller; None: all).
 
     `sources` names tables holding a prefiltered copy of some lake tables' rows to read instead (see prefilter).
     A rule still running after `timeout` seconds is stopped: one runaway rule must not hold up the others.
+    A detect run passes the rule `bound` beforehand (`bind_rules`) and its `scopes` (the views shared by the
+    rules it evaluates, left as they are for the next rule); without them the rule is bound here and the views
+    are put back afterwards. With `shared`, the CTEs the rule shares with others are read from their copies.
     """
     timer = threading.Timer(timeout, con.interrupt) if timeout else None
-    narrowed: list[str] = []
+    own_scopes = scopes is None
+    scopes = scopes or Scopes(con)
     if timer:
         timer.start()
     try:
-        with shapes_only(con, rule.context):
-            columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}\n) AS q").fetchall()}
-            expressions = entity_expressions(con, rule, columns)
-        narrowed = scope_tables(con, rule.tables, ranges, rule.lookback, sources or {}, context=rule.context)
-        rows = con.execute(hits_sql(rule, columns, expressions)).fetchall()
+        bound = bound or bind(con, rule)
+        scopes.point(rule.tables, ranges, rule.lookback, sources or {}, context=rule.context)
+        query = shared.query(con, rule, scopes.generation) if shared else rule.query
+        rows = con.execute(hits_sql(rule, set(bound.columns), bound.expressions, query)).fetchall()
     except duckdb.Error as error:
         first = str(error).strip().splitlines()[0]
         if isinstance(error, duckdb.InterruptException):
@@ -71,13 +86,36 @@ def evaluate(
     finally:
         if timer:
             timer.cancel()
-        con.execute("SET search_path = 'main'")
-        widen_history(con, narrowed)
+        if own_scopes:
+            scopes.reset()
     return [_hit(rule, row) for row in rows]
 
 
-def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str]) -> str:
-    """The rule's query wrapped so that DuckDB does the grouping and counting."""
+def bind(con: duckdb.DuckDBPyConnection, rule: Rule) -> Bound:
+    """Bind the rule's query against empty tables shaped as the lake's (see `shapes_only`)."""
+    with shapes_only(con, rule.context):
+        columns = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM ({rule.query}\n) AS q").fetchall()}
+        return Bound(frozenset(columns), entity_expressions(con, rule, columns))
+
+
+def bind_rules(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> dict[str, Bound | RuleRunError]:
+    """Every rule bound once, in a connection holding only the shapes of `con`'s tables (no lake data read,
+    `lake.<table>` included); a rule DuckDB refuses gets its error instead."""
+    shapes = shapes_connection(con)
+    found: dict[str, Bound | RuleRunError] = {}
+    try:
+        for rule in rules:
+            try:
+                found[rule.id] = bind(shapes, rule)
+            except duckdb.Error as error:
+                found[rule.id] = RuleRunError(f"rule {rule.id}: {str(error).strip().splitlines()[0]}")
+    finally:
+        shapes.close()
+    return found
+
+
+def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str], query: str | None = None) -> str:
+    """The rule's query (or an equivalent `query`) wrapped so that DuckDB does the grouping and counting."""
     groups = [f"g{i}" for i in range(len(rule.group_keys))]
     group_select = [
         f"{_group_expression(key, expressions)} AS {name}" for key, name in zip(rule.group_keys, groups, strict=True)
@@ -100,7 +138,7 @@ def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str]) -> str:
     minimum = rule.threshold.count if rule.threshold else 1
     group_by = ", ".join([*groups, "bucket"])
     return f"""
-        WITH ev AS (SELECT {event_select} FROM ({rule.query}
+        WITH ev AS (SELECT {event_select} FROM ({query or rule.query}
 ) AS q WHERE lake_time IS NOT NULL)
         SELECT {", ".join(groups) + "," if groups else ""}
             to_timestamp(floor(epoch(t) / {seconds}) * {seconds}) AS bucket,

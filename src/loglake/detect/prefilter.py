@@ -10,11 +10,14 @@ unions, subqueries) read the lake as usual.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import re
 
 import duckdb
 import sqlglot
 from sqlglot import exp
 
+from loglake.context import views as context_views
 from loglake.detect.connection import TimeRange, time_predicate
 from loglake.detect.rule import Rule
 from loglake.detect.watermark import merge_ranges
@@ -27,8 +30,15 @@ def simple_condition(rule: Rule) -> str | None:
     """The rule's WHERE condition when the rule is `SELECT * FROM <its one table> WHERE ...`, else None."""
     if len(rule.tables) != 1 or rule.context:  # a context rule's condition is on the enriched rows
         return None
+    if not re.match(rf"\s*SELECT\s+\*\s+FROM\s+{re.escape(rule.tables[0])}\s+WHERE\s", rule.query, re.I):
+        return None  # not that shape, whatever the parse would say: no need to parse
+    return _where_of_select_star(rule.query, rule.tables[0])
+
+
+@functools.cache  # a run asks for each rule several times; parsing is most of the cost
+def _where_of_select_star(query: str, table_name: str) -> str | None:
     try:
-        tree = sqlglot.parse_one(rule.query, read="duckdb")
+        tree = sqlglot.parse_one(query, read="duckdb")
     except sqlglot.errors.ParseError:
         return None
     source = tree.args.get("from_")
@@ -38,7 +48,7 @@ def simple_condition(rule: Rule) -> str | None:
     simple = (
         [type(e) for e in tree.expressions] == [exp.Star]
         and isinstance(table, exp.Table)
-        and table.name == rule.tables[0]
+        and table.name == table_name
         and not table.db
         and not table.alias
         and tree.args.get("where") is not None
@@ -91,6 +101,8 @@ def _needed_columns(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule
     texts = [r.query for r in rules] + [e for r in rules for e in r.entities.values()]
     texts += [t for r in rules if r.threshold for t in (*r.threshold.group_by, r.threshold.field) if t]
     texts += list(getattr(module, "ENTITIES", {}).values())
+    if table in context_views.MATCHES:  # the rows in scope are also seen enriched (`<table>_ctx`)
+        texts.append(context_views.enriched_sql(table))
     named = {"lake_time", "lake_file", "lake_row", "lake_table", "lake_account", "lake_region", "lake_ips"}
     for text in texts:
         try:

@@ -9,6 +9,7 @@ data safe: the same rows always give the same hits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import time
 from collections.abc import Callable
@@ -22,9 +23,10 @@ from loglake.context.lookup import AssetLookup
 from loglake.detect import alerts as alert_merge
 from loglake.detect import engine
 from loglake.detect.alerts import Alert
-from loglake.detect.connection import TimeRange, open_connection
+from loglake.detect.connection import Scopes, TimeRange, open_connection
 from loglake.detect.prefilter import build_candidates, simple_condition
 from loglake.detect.rule import Rule
+from loglake.detect.shared import SharedCtes
 from loglake.detect.store import AlertStore, locked
 from loglake.detect.watermark import NewData, WatermarkStore, align, new_data
 from loglake.lake import catalog as lake_catalog
@@ -86,17 +88,25 @@ def detect(
         try:
             fresh = _NewDataCache(tables)
             plans = [_plan(rule, fresh, marks, since, until, now) for rule in rules]
-            sources = build_candidates(con, [(p.rule, p.ranges) for p in plans if p.status is None])
+            active = [p for p in plans if p.status is None]
+            sources = build_candidates(con, [(p.rule, p.ranges) for p in active])
+            bound = engine.bind_rules(con, [p.rule for p in active])
+            scopes = Scopes(con)
+            shared_ctes = SharedCtes([p.rule for p in active])
             advanced: dict[str, dict[str, int]] = {}
-            for plan in plans:
+            runs: dict[str, RuleRun] = {}
+            for plan in sorted(plans, key=lambda p: _scope_key(p, sources)):
                 started = time.perf_counter()
-                run = evaluate_rule(con, store, plan, sources, now, result)
+                run = evaluate_rule(
+                    con, store, plan, sources, now, result, RunShared(bound.get(plan.rule.id), scopes, shared_ctes)
+                )
                 run.seconds = time.perf_counter() - started
-                result.runs.append(run)
+                runs[plan.rule.id] = run
                 if plan.sequences is not None and run.status != "error":
                     advanced[plan.rule.id] = plan.sequences
                 if on_rule:
                     on_rule(plan.rule)
+            result.runs = [runs[plan.rule.id] for plan in plans]
             store.write()
             for rule_id, sequences in advanced.items():
                 marks.set(rule_id, sequences)
@@ -151,6 +161,24 @@ def backtest_ranges(rule: Rule, since: dt.datetime | None, until: dt.datetime | 
     return align([(low, high)], rule.bucket)
 
 
+@dataclass(frozen=True)
+class RunShared:
+    """What a rule gets from its run besides the prefiltered copies: its binding (or why it failed), the views
+    the rules share, the CTEs several rules compute alike."""
+
+    bound: engine.Bound | engine.RuleRunError | None
+    scopes: Scopes
+    ctes: SharedCtes
+
+
+def _scope_key(plan: RulePlan, sources: dict[str, str]) -> tuple:
+    """Rules with equal keys read the same views: evaluated one after another, they create them once."""
+    rule = plan.rule
+    reads_copy = bool(sources) and simple_condition(rule) is not None
+    ranges = None if plan.ranges is None else tuple(plan.ranges)
+    return (plan.status is not None, str(ranges), str(rule.lookback if ranges else None), reads_copy, rule.context)
+
+
 def evaluate_rule(  # noqa: PLR0917
     con: duckdb.DuckDBPyConnection,
     store: AlertStore,
@@ -158,18 +186,24 @@ def evaluate_rule(  # noqa: PLR0917
     sources: dict[str, str],
     now: dt.datetime,
     result: DetectResult,
+    shared: RunShared | None = None,
 ) -> RuleRun:
     rule = plan.rule
     if plan.status is not None:
         return RuleRun(rule.id, plan.status)
     try:
+        if shared and isinstance(shared.bound, engine.RuleRunError):
+            raise shared.bound
         candidates = sources if simple_condition(rule) is not None else {}
+        evaluate = functools.partial(engine.evaluate, con, rule, plan.ranges, timeout=rule_timeout())
+        if shared:
+            evaluate = functools.partial(evaluate, bound=shared.bound, scopes=shared.scopes)
         try:
-            hits = engine.evaluate(con, rule, plan.ranges, candidates, timeout=rule_timeout())
+            hits = evaluate(candidates, shared=shared.ctes if shared else None)
         except engine.RuleRunError:
-            if not candidates:
+            if not candidates and not (shared and shared.ctes.shared):
                 raise
-            hits = engine.evaluate(con, rule, plan.ranges, timeout=rule_timeout())  # the lake, not the copy
+            hits = evaluate({})  # the lake, not the copies
     except engine.RuleRunError as error:
         return RuleRun(rule.id, "error", error=str(error))
     kept = [h for h in store.hits_of(rule.id) if not _inside(h.bucket, plan.ranges)]

@@ -42,8 +42,13 @@ def _extension_path(name: str) -> str:
     return str(found[-1])
 
 
-def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") -> duckdb.DuckDBPyConnection:
+def connect(
+    lake: Path, *, threads: int | None = None, dialect: str = "duckdb", snapshots: dict[str, Table] | None = None
+) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with one view per lake table (and the formats' extra views).
+
+    Tables in `snapshots` (loaded by the caller) are views over their snapshot's data files (`register_files`)
+    instead of `iceberg_scan`, whose binding reads every manifest.
 
     With `dialect="athena"` the connection also resolves names the AWS Athena documentation uses: its
     table names (`test_table_vpclogs`, `cloudtrail_logs_pp`, ...) and partition columns (`date`, `day`,
@@ -63,6 +68,8 @@ def connect(lake: Path, *, threads: int | None = None, dialect: str = "duckdb") 
     tables = lake_catalog.table_names(catalog)
     loaded = {name: lake_catalog.load_table(catalog, name) for name in tables}
     for name, table in loaded.items():
+        if name in (snapshots or {}) and register_files(con, name, snapshots[name]):
+            continue
         register_table(con, name, table)
     lake = pruning.LakeConnection(location.root)
     if dialect not in ("athena", "trino"):  # their names resolve through views of their own: left unpruned
@@ -131,14 +138,18 @@ def register_files(con: duckdb.DuckDBPyConnection, name: str, table: Table) -> b
     `iceberg_scan` re-reads every manifest each time (seconds on a table with many commits), while a file
     list is planned once here and, with `parquet_metadata_cache`, each file's footer is read once. Log
     tables are append-only, so the file list is the snapshot; lake_time filters still skip row groups by
-    their min/max statistics.
+    their min/max statistics. Files are matched by column name only once the table's schema has changed:
+    until then they all have its columns, and `union_by_name` would read every file's schema at each bind.
     """
     lake = pruning.lake_of(con)
     files = snapshot_files(table, lake=lake.root if lake else None)
     if not files:
         return False
     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-    con.execute(f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM read_parquet([{listed}], union_by_name = true)')
+    by_name = "true" if len(table.metadata.schemas) > 1 else "false"
+    con.execute(
+        f'CREATE OR REPLACE VIEW main."{name}" AS SELECT * FROM read_parquet([{listed}], union_by_name = {by_name})'
+    )
     return True
 
 
