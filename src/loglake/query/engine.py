@@ -66,9 +66,10 @@ def connect(
     spill = Path(tempfile.gettempdir()) / f"loglake-duckdb-{os.getuid()}"
     con.execute(f"SET temp_directory = '{spill}'")
     tables = lake_catalog.table_names(catalog)
-    loaded = {name: lake_catalog.load_table(catalog, name) for name in tables}
+    given = snapshots or {}
+    loaded = {name: given.get(name) or lake_catalog.load_table(catalog, name) for name in tables}
     for name, table in loaded.items():
-        if name in (snapshots or {}) and register_files(con, name, snapshots[name]):
+        if name in given and register_files(con, name, table):
             continue
         register_table(con, name, table)
     lake = pruning.LakeConnection(location.root)
