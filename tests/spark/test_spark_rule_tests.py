@@ -1,5 +1,5 @@
-"""The rules whose DuckDB list and JSON functions are rewritten for Spark pass their own inline tests on Spark:
-the same alerts from the same records, positive and negative."""
+"""The rules whose DuckDB list and JSON functions are rewritten for Spark, and the asset-context rule, pass their
+own inline tests on Spark: the same alerts from the same records, positive and negative."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ REWRITTEN = [
     "aws.waf.attack_counted_not_blocked",
     "aws.waf.rate_based_rule_match",
     "intel.indicator_match",  # list slices and indexes, bin(), hex digits, IPv4 and IPv6 cidrs, domain suffixes
+    "aws.context.internet_reached_internal_asset",  # context: true, on the enriched views in Spark SQL
 ]
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
 
 import duckdb
 
@@ -26,11 +25,14 @@ class AssetContext:
 
 
 class AssetLookup:
-    """Looks values up in the index of a connection made by `engine.connect` (or the detection connection)."""
+    """Looks values up in the index of a connection made by `engine.connect` (or the detection connection).
+
+    The index is read once, into memory, at the first lookup: it holds a few rows per asset, and a detection run
+    asks for every alert's assets (hundreds of lookups, each a query otherwise)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self._con = con
-        self.find = cache(self._find)
+        self._by_value: dict[str, list[tuple[dt.datetime, dt.datetime, AssetContext]]] | None = None
 
     def first(self, values: list[str | None], at: dt.datetime) -> AssetContext | None:
         """The asset the first of `values` that names one named at `at`."""
@@ -40,14 +42,23 @@ class AssetLookup:
                 return found
         return None
 
-    def _find(self, value: str, at: dt.datetime) -> AssetContext | None:
-        row = self._con.execute(
-            f"""SELECT asset_name, asset_type, asset_arn, sensitivity, reachability, level FROM main.{INDEX}
-                WHERE id_value = ? AND valid_from <= ? AND ? < valid_to
-                ORDER BY id_kind = 'name', asset_arn LIMIT 1""",
-            [value, at, at],
-        ).fetchone()
-        return AssetContext(*row) if row else None
+    def find(self, value: str, at: dt.datetime) -> AssetContext | None:
+        if self._by_value is None:
+            self._by_value = self._read_index()
+        at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+        return next((c for start, end, c in self._by_value.get(value, ()) if start <= at < end), None)
+
+    def _read_index(self) -> dict[str, list[tuple[dt.datetime, dt.datetime, AssetContext]]]:
+        """Each value's holders, a name after any other identifier, then by ARN (the order SQL lookups use)."""
+        rows = self._con.execute(
+            f"""SELECT id_value, valid_from, valid_to, asset_name, asset_type, asset_arn, sensitivity, reachability,
+                       level
+                FROM main.{INDEX} ORDER BY id_value, id_kind = 'name', asset_arn"""
+        ).fetchall()
+        by_value: dict[str, list[tuple[dt.datetime, dt.datetime, AssetContext]]] = {}
+        for value, start, end, *described in rows:
+            by_value.setdefault(value, []).append((start, end, AssetContext(*described)))
+        return by_value
 
 
 def with_assets(rows_sql: str, order_by: str) -> str:

@@ -93,13 +93,13 @@ def detect(
             bound = engine.bind_rules(con, [p.rule for p in active])
             scopes = Scopes(con)
             shared_ctes = SharedCtes([p.rule for p in active])
+            assets = AssetLookup(con)
             advanced: dict[str, dict[str, int]] = {}
             runs: dict[str, RuleRun] = {}
             for plan in sorted(plans, key=lambda p: _scope_key(p, sources)):
                 started = time.perf_counter()
-                run = evaluate_rule(
-                    con, store, plan, sources, now, result, RunShared(bound.get(plan.rule.id), scopes, shared_ctes)
-                )
+                shared = RunShared(bound.get(plan.rule.id), scopes, shared_ctes, assets)
+                run = evaluate_rule(con, store, plan, sources, now, result, shared)
                 run.seconds = time.perf_counter() - started
                 runs[plan.rule.id] = run
                 if plan.sequences is not None and run.status != "error":
@@ -169,6 +169,7 @@ class RunShared:
     bound: engine.Bound | engine.RuleRunError | None
     scopes: Scopes
     ctes: SharedCtes
+    assets: AssetLookup | None = None  # one per run: it reads the asset index once
 
 
 def _scope_key(plan: RulePlan, sources: dict[str, str]) -> tuple:
@@ -207,7 +208,8 @@ def evaluate_rule(  # noqa: PLR0917
     except engine.RuleRunError as error:
         return RuleRun(rule.id, "error", error=str(error))
     kept = [h for h in store.hits_of(rule.id) if not _inside(h.bucket, plan.ranges)]
-    merged = alert_merge.merge(rule, kept + hits, store.alerts_of(rule.id), now, AssetLookup(con))
+    assets = shared.assets if shared and shared.assets else AssetLookup(con)
+    merged = alert_merge.merge(rule, kept + hits, store.alerts_of(rule.id), now, assets)
     store.replace(rule.id, kept + hits, merged.alerts)
     result.new.extend(merged.new)
     result.updated.extend(merged.updated)

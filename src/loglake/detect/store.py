@@ -85,22 +85,27 @@ class AlertStore:
         self.hits_table = lake_catalog.ensure_table(catalog, HITS, HITS_SCHEMA, partitioned=False)
         self.alerts = _read(self.alerts_table, ALERTS_SCHEMA)
         self.hits = _read(self.hits_table, HITS_SCHEMA)
+        self._staged: dict[str, tuple[pa.Table, pa.Table]] = {}  # rule -> its new hits and alerts
 
     def hits_of(self, rule_id: str) -> list[Hit]:
-        rows = self.hits.filter(pc.equal(self.hits["rule_id"], rule_id)).to_pylist()
-        return [_hit(row) for row in rows]
+        hits = self._staged[rule_id][0] if rule_id in self._staged else self.hits
+        return [_hit(row) for row in hits.filter(pc.equal(hits["rule_id"], rule_id)).to_pylist()]
 
     def alerts_of(self, rule_id: str) -> list[Alert]:
-        rows = self.alerts.filter(pc.equal(self.alerts["rule_id"], rule_id)).to_pylist()
-        return [Alert(**row) for row in rows]
+        alerts = self._staged[rule_id][1] if rule_id in self._staged else self.alerts
+        return [Alert(**row) for row in alerts.filter(pc.equal(alerts["rule_id"], rule_id)).to_pylist()]
 
     def replace(self, rule_id: str, hits: list[Hit], alerts: list[Alert]) -> None:
-        """Stage a rule's hits and alerts (written by `write`)."""
+        """Stage a rule's hits and alerts (written by `write`); the tables are rebuilt once, when written."""
         owner = {key: alert.alert_id for alert in alerts for key in alert.hit_keys}
-        self.hits = pa.concat_tables([_without(self.hits, rule_id), _hit_rows(hits, owner)])
-        self.alerts = pa.concat_tables([_without(self.alerts, rule_id), _alert_rows(alerts)])
+        self._staged[rule_id] = (_hit_rows(hits, owner), _alert_rows(alerts))
 
     def write(self) -> None:
+        if self._staged:
+            replaced = pa.array(list(self._staged))
+            self.hits = _with_staged(self.hits, replaced, [hits for hits, _ in self._staged.values()])
+            self.alerts = _with_staged(self.alerts, replaced, [alerts for _, alerts in self._staged.values()])
+            self._staged = {}
         with warnings.catch_warnings():  # overwriting an empty table "deletes nothing": expected, not news
             warnings.filterwarnings("ignore", "Delete operation did not match", UserWarning)
             self.hits_table.overwrite(self.hits)
@@ -113,8 +118,10 @@ def _read(table, schema: pa.Schema) -> pa.Table:
     return table.scan().to_arrow().select(schema.names).cast(schema)
 
 
-def _without(rows: pa.Table, rule_id: str) -> pa.Table:
-    return rows.filter(pc.not_equal(rows["rule_id"], rule_id))
+def _with_staged(rows: pa.Table, replaced: pa.Array, staged: list[pa.Table]) -> pa.Table:
+    """The rows of the rules not replaced, and the staged rows of those that were."""
+    kept = rows.filter(pc.invert(pc.is_in(rows["rule_id"], value_set=replaced)))
+    return pa.concat_tables([kept, *staged])
 
 
 def _hit_rows(hits: list[Hit], owner: dict[str, str]) -> pa.Table:

@@ -368,9 +368,15 @@ def to_spark(sql: str, dialect: str = "duckdb", rename: dict[str, str] | None = 
 
 
 def _renamed(node: exp.Expression, names: dict[str, str]) -> exp.Expression:
-    if isinstance(node, exp.Table) and node.db and f"{node.db}.{node.name}" in names:
-        return exp.Table(this=exp.to_identifier(names[f"{node.db}.{node.name}"]), alias=node.args.get("alias"))
-    return node
+    """A table by its qualified name (`lake.x`), or an unqualified one by its name, renamed; its alias kept
+    (the plain name is the alias a renamed unqualified table had, so column references to it still resolve)."""
+    if not isinstance(node, exp.Table) or node.catalog:
+        return node
+    key = f"{node.db}.{node.name}" if node.db else node.name
+    if key not in names:
+        return node
+    alias = node.args.get("alias") or (None if node.db else exp.TableAlias(this=exp.to_identifier(node.name)))
+    return exp.Table(this=exp.to_identifier(names[key]), alias=alias)
 
 
 def _first_error(error: ParseError) -> str:

@@ -66,16 +66,16 @@ def connect(
     spill = Path(tempfile.gettempdir()) / f"loglake-duckdb-{os.getuid()}"
     con.execute(f"SET temp_directory = '{spill}'")
     tables = lake_catalog.table_names(catalog)
+    lake = pruning.LakeConnection(location.root)
+    pruning.remember(con, lake)  # before the tables: register_files lists their files from the file index
     given = snapshots or {}
     loaded = {name: given.get(name) or lake_catalog.load_table(catalog, name) for name in tables}
     for name, table in loaded.items():
         if name in given and register_files(con, name, table):
             continue
         register_table(con, name, table)
-    lake = pruning.LakeConnection(location.root)
     if dialect not in ("athena", "trino"):  # their names resolve through views of their own: left unpruned
         lake.indexes = _index_tables(con, location, loaded)
-    pruning.remember(con, lake)
     modules = [m for m in registry.formats().values() if m.TABLE in tables]
     for module in modules:
         for view, sql in getattr(module, "VIEWS", {}).items():

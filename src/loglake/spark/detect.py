@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from loglake.context import views as ctx_views
 from loglake.detect import alerts as alert_merge
 from loglake.detect import engine
 from loglake.detect.connection import memory_connection, owned_tables, time_predicate
@@ -27,7 +28,7 @@ from loglake.detect.run import DetectResult, RulePlan, RuleRun, backtest_ranges,
 from loglake.detect.store import AlertStore, locked
 from loglake.query import dialects
 from loglake.query.engine import QueryError
-from loglake.spark.query import first_line, register_lake, run, table_frame
+from loglake.spark.query import context_views, first_line, register_lake, run, table_frame
 from loglake.spark.session import session
 
 EVENTS = "__spark_events"  # the DuckDB name of one rule's events as Spark returned them
@@ -107,6 +108,8 @@ def _evaluate(spark, con, store, frames, logs, rule, ranges, now, result) -> Rul
     for name in rule.tables:
         scoped = frames[name] if ranges is None else frames[name].where(dialects.to_spark(time_predicate(ranges)))
         scoped.createOrReplaceTempView(name)
+    if ranges is not None:
+        context_views(spark)  # the enriched views over the rows in scope
     try:
         events = run(spark, query)
     except QueryError as error:
@@ -114,6 +117,8 @@ def _evaluate(spark, con, store, frames, logs, rule, ranges, now, result) -> Rul
     finally:
         for name in rule.tables:
             frames[name].createOrReplaceTempView(name)
+        if ranges is not None:
+            context_views(spark)
     con.register(EVENTS, events)
     try:
         # the events are the rule's rows as computed (asset context included, were Spark to add it)
@@ -124,8 +129,12 @@ def _evaluate(spark, con, store, frames, logs, rule, ranges, now, result) -> Rul
 
 
 def rule_sql(rule: Rule, tables: set[str]) -> str:
-    """The rule's query as Spark SQL; `lake.<table>` (its history) reads the unscoped view."""
-    return dialects.to_spark(rule.query, "duckdb", rename={f"lake.{name}": HISTORY.format(name) for name in tables})
+    """The rule's query as Spark SQL; `lake.<table>` (its history) reads the unscoped view, and a rule asking for
+    context (`context: true`) reads its tables' enriched views, as detect's scoped views give it."""
+    rename = {f"lake.{name}": HISTORY.format(name) for name in tables}
+    if rule.context:
+        rename |= {name: ctx_views.view_name(name) for name in rule.tables if name in ctx_views.MATCHES}
+    return dialects.to_spark(rule.query, "duckdb", rename=rename)
 
 
 def run_rule_tests(rule: Rule, *, spark=None) -> list[TestOutcome]:
@@ -143,6 +152,7 @@ def run_rule_tests(rule: Rule, *, spark=None) -> list[TestOutcome]:
         for name, frame in (_empty_frames(spark) | given).items():
             frame.createOrReplaceTempView(name)
             frame.createOrReplaceTempView(HISTORY.format(name))
+        context_views(spark)
         outcomes.append(_spark_test_outcome(spark, rule, test))
     return outcomes
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 
+from loglake.context import views as ctx_views
 from loglake.detect.connection import owned_tables
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
@@ -31,7 +32,20 @@ def register_lake(spark, lake: Path) -> dict:
     for name, frame in frames.items():
         frame.createOrReplaceTempView(name)
     _format_views(spark)
+    context_views(spark)
     return frames
+
+
+def context_views(spark) -> None:
+    """`asset_index` and the `<table>_ctx` views (context/views.py, in Spark SQL) over the views registered now:
+    a temp view keeps the plan of the views it reads, so it is made again after those change."""
+    from pyspark.errors import PySparkException
+
+    try:
+        for statement in ctx_views.translated("spark"):
+            spark.sql(statement.replace("CREATE OR REPLACE VIEW", "CREATE OR REPLACE TEMP VIEW", 1))
+    except (dialects.DialectError, PySparkException):
+        return  # without them a rule asking for context fails with Spark's reason; every other query runs
 
 
 def lake_frames(spark, lake: Path) -> dict:
