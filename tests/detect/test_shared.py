@@ -111,3 +111,30 @@ def test_rules_bound_on_shapes_match_rules_bound_on_the_data() -> None:
     assert isinstance(bound["t.broken"], engine.RuleRunError)
     for r in rules:
         assert bound[r.id] == engine.bind(con, r), r.id
+
+
+def test_bindings_are_kept_and_bound_again_only_when_what_decides_them_changes(tmp_path) -> None:
+    con = memory_connection({"cloudtrail_logs": ruletest.rows_of("cloudtrail_logs", EVENTS)})
+    rules = [r for r in pack() if r.tables == ("cloudtrail_logs",)][:5]
+    broken = rule("t.broken", "SELECT * FROM cloudtrail_logs WHERE no_such_column")
+    cache = tmp_path / "bindings.json"
+    first = engine.bind_rules(con, [*rules, broken], cache=cache)
+    assert cache.exists()
+    # a kept binding is used as is: a file edited by hand shows it is read instead of binding again
+    kept = cache.read_text()
+    again = engine.bind_rules(con, [*rules, broken], cache=cache)
+    assert {k: v for k, v in again.items() if k != "t.broken"} == {k: v for k, v in first.items() if k != "t.broken"}
+    assert str(again["t.broken"]) == str(first["t.broken"]) and cache.read_text() == kept
+    tampered = cache.read_text().replace('"event_id"', '"event_id_from_cache"', 1)
+    cache.write_text(tampered)
+    assert any("event_id_from_cache" in b.expressions for b in engine.bind_rules(con, rules, cache=cache).values())
+    # another query for the same rule id is bound again
+    changed = rule(rules[0].id, "SELECT * FROM cloudtrail_logs WHERE eventname = 'GetObject'")
+    assert engine.bind_rules(con, [changed], cache=cache)[changed.id] == engine.bind(con, changed)
+    # so is every rule when a table's columns change
+    con.execute("ALTER TABLE shape.cloudtrail_logs ADD COLUMN extra VARCHAR")
+    rebound = engine.bind_rules(con, rules, cache=cache)
+    assert all("event_id_from_cache" not in b.expressions for b in rebound.values())
+    # an unreadable file is bound again, not an error
+    cache.write_text("{not json")
+    assert engine.bind_rules(con, rules, cache=cache).keys() == {r.id for r in rules}

@@ -20,7 +20,7 @@ from loglake.context import views as context_views
 from loglake.formats import registry
 from loglake.policy.assets import ASSETS
 from loglake.policy.assets import SCHEMA as ASSETS_SCHEMA
-from loglake.query import engine
+from loglake.query import engine, pruning
 
 TimeRange = tuple[dt.datetime, dt.datetime]
 
@@ -149,7 +149,7 @@ class Scopes:
         the same rows; with `context`, so is the plain name.
         """
         for name in tables:
-            source = f'"{sources[name]}"' if sources and name in sources else f'main."{name}"'
+            source = f'"{sources[name]}"' if sources and name in sources else self._lake_rows(name, ranges)
             rows = f"SELECT * FROM {source} WHERE {time_predicate(ranges)}"
             if name in context_views.MATCHES:
                 enriched = context_views.enriched_sql(name, f"({rows})", index=f"main.{context_views.INDEX}")
@@ -162,6 +162,12 @@ class Scopes:
             if name in self.history:
                 self._view(f'lake."{name}"', _full_history(name, history))
         self.con.execute("SET search_path = 'scoped,main'")
+
+    def _lake_rows(self, name: str, ranges: list[TimeRange] | None) -> str:
+        """The lake table, or only the files of the days in `ranges` when the file index lists them: an hour's
+        rules then open that day's files, not every file of the table's history."""
+        days = pruning.days_relation(self.con, name, ranges) if ranges else None
+        return days or f'main."{name}"'
 
     def reset(self) -> None:
         """`lake.<table>` back to all of its history, plain names to the lake's tables."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import orjson
@@ -98,20 +100,79 @@ def bind(con: duckdb.DuckDBPyConnection, rule: Rule) -> Bound:
         return Bound(frozenset(columns), entity_expressions(con, rule, columns))
 
 
-def bind_rules(con: duckdb.DuckDBPyConnection, rules: list[Rule]) -> dict[str, Bound | RuleRunError]:
+def bind_rules(
+    con: duckdb.DuckDBPyConnection, rules: list[Rule], cache: Path | None = None
+) -> dict[str, Bound | RuleRunError]:
     """Every rule bound once, in a connection holding only the shapes of `con`'s tables (no lake data read,
-    `lake.<table>` included); a rule DuckDB refuses gets its error instead."""
-    shapes = shapes_connection(con)
-    found: dict[str, Bound | RuleRunError] = {}
-    try:
-        for rule in rules:
-            try:
-                found[rule.id] = bind(shapes, rule)
-            except duckdb.Error as error:
-                found[rule.id] = RuleRunError(f"rule {rule.id}: {str(error).strip().splitlines()[0]}")
-    finally:
-        shapes.close()
+    `lake.<table>` included); a rule DuckDB refuses gets its error instead.
+
+    With `cache` (a JSON file), a binding is kept under a key of what decides it (the rule's SQL, context and
+    entities, the table's default entities, the columns of every table): a run whose rules and tables did not
+    change binds nothing, which is most of an incremental run's fixed cost otherwise."""
+    shapes_key = _shapes_key(con)
+    known = _read_bindings(cache) if cache else {}
+    keys = {rule.id: _binding_key(rule, shapes_key) for rule in rules}
+    found = {rule.id: _from_entry(rule, known[keys[rule.id]]) for rule in rules if keys[rule.id] in known}
+    missing = [rule for rule in rules if rule.id not in found]
+    if missing:
+        shapes = shapes_connection(con)
+        try:
+            for rule in missing:
+                try:
+                    found[rule.id] = bind(shapes, rule)
+                except duckdb.Error as error:
+                    found[rule.id] = RuleRunError(f"rule {rule.id}: {str(error).strip().splitlines()[0]}")
+        finally:
+            shapes.close()
+    if cache is not None and (missing or len(known) != len(keys)):
+        _write_bindings(cache, {keys[rule.id]: _entry(found[rule.id]) for rule in rules})
     return found
+
+
+def _shapes_key(con: duckdb.DuckDBPyConnection) -> str:
+    columns = con.execute(
+        """SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns
+           WHERE table_schema IN ('shape', 'shape_ctx', 'lake') ORDER BY ALL"""
+    ).fetchall()
+    return hashlib.sha1(repr(columns).encode()).hexdigest()
+
+
+def _binding_key(rule: Rule, shapes_key: str) -> str:
+    module = registry.for_table(rule.tables[0])
+    defaults = getattr(module, "ENTITIES", {}) if module else {}
+    decided_by = [shapes_key, rule.query, rule.context, sorted(rule.entities.items()), rule.tables, defaults]
+    return hashlib.sha1(orjson.dumps(decided_by, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _entry(bound: Bound | RuleRunError) -> dict:
+    if isinstance(bound, RuleRunError):
+        return {"error": str(bound)}
+    return {"columns": sorted(bound.columns), "expressions": bound.expressions}
+
+
+def _from_entry(rule: Rule, entry: dict) -> Bound | RuleRunError:
+    if "error" in entry:
+        return RuleRunError(entry["error"])
+    return Bound(frozenset(entry["columns"]), dict(entry["expressions"]))
+
+
+def _read_bindings(path: Path) -> dict[str, dict]:
+    try:
+        found = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}  # none yet, or unreadable: bind again
+    return found if isinstance(found, dict) else {}
+
+
+def _write_bindings(path: Path, entries: dict[str, dict]) -> None:
+    """Written whole and renamed into place: a reader sees the old file or the new one."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_bytes(orjson.dumps(entries))
+        partial.replace(path)
+    except OSError:
+        return  # a lake folder that cannot be written binds every run, as before
 
 
 def hits_sql(rule: Rule, columns: set[str], expressions: dict[str, str], query: str | None = None) -> str:

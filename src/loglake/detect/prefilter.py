@@ -16,14 +16,17 @@ import re
 import duckdb
 import sqlglot
 from sqlglot import exp
+from sqlglot.tokens import TokenType
 
 from loglake.context import views as context_views
 from loglake.detect.connection import TimeRange, time_predicate
 from loglake.detect.rule import Rule
 from loglake.detect.watermark import merge_ranges
 from loglake.formats import registry
+from loglake.query import pruning
 
 CANDIDATES = "__candidates_{table}"
+_DUCKDB = sqlglot.Dialect.get_or_raise("duckdb")
 
 
 def simple_condition(rule: Rule) -> str | None:
@@ -79,9 +82,11 @@ def build_candidates(
         conditions = " OR ".join(f"({condition})" for _, condition, _ in entries)
         scope = time_predicate(_union([ranges for _, _, ranges in entries]))
         columns = ", ".join(f'"{c}"' for c in _needed_columns(con, table, [rule for rule, _, _ in entries]))
+        ranges = _union([ranges for _, _, ranges in entries])
+        source = (pruning.days_relation(con, table, ranges) if ranges else None) or f'main."{table}"'
         try:
             con.execute(
-                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {columns} FROM main."{table}" AS "{table}" '
+                f'CREATE OR REPLACE TEMP TABLE "{name}" AS SELECT {columns} FROM {source} AS "{table}" '
                 f"WHERE ({scope}) AND ({conditions})"
             )
         except duckdb.Error:
@@ -105,14 +110,25 @@ def _needed_columns(con: duckdb.DuckDBPyConnection, table: str, rules: list[Rule
         texts.append(context_views.enriched_sql(table))
     named = {"lake_time", "lake_file", "lake_row", "lake_table", "lake_account", "lake_region", "lake_ips"}
     for text in texts:
-        try:
-            tree = sqlglot.parse_one(
-                f"SELECT {text}" if not text.lstrip().upper().startswith(("SELECT", "WITH")) else text, read="duckdb"
-            )
-        except sqlglot.errors.ParseError:
+        names = _names_in(text)
+        if names is None:
             return present
-        named.update(identifier.name for identifier in tree.find_all(exp.Identifier))
+        named |= names
     return [column for column in present if column in named]
+
+
+_NAME_TOKENS = {TokenType.VAR, TokenType.IDENTIFIER}
+
+
+@functools.cache
+def _names_in(text: str) -> frozenset[str] | None:
+    """Every name the SQL text mentions (None if it does not tokenise). Tokens, not a parse: a name that is a
+    function's or an alias's too only copies a column more, and tokenising costs a tenth of parsing."""
+    try:
+        tokens = _DUCKDB.tokenize(text)
+    except sqlglot.errors.TokenError:
+        return None
+    return frozenset(token.text for token in tokens if token.token_type in _NAME_TOKENS)
 
 
 def _union(scopes: list[list[TimeRange] | None]) -> list[TimeRange] | None:

@@ -32,6 +32,8 @@ from loglake.detect.watermark import NewData, WatermarkStore, align, new_data
 from loglake.lake import catalog as lake_catalog
 from loglake.lake import state as lake_state
 
+BINDINGS_FILE = "detect-bindings.json"  # in the lake's local folder (see engine.bind_rules)
+
 
 @dataclass
 class RuleRun:
@@ -90,7 +92,8 @@ def detect(
             plans = [_plan(rule, fresh, marks, since, until, now) for rule in rules]
             active = [p for p in plans if p.status is None]
             sources = build_candidates(con, [(p.rule, p.ranges) for p in active])
-            bound = engine.bind_rules(con, [p.rule for p in active])
+            bindings = lake_catalog.LakeLocation(lake).root / BINDINGS_FILE
+            bound = engine.bind_rules(con, [p.rule for p in active], cache=bindings)
             scopes = Scopes(con)
             shared_ctes = SharedCtes([p.rule for p in active])
             assets = AssetLookup(con)

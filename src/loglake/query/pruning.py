@@ -259,6 +259,20 @@ def day_files(index: Path, days: DayRange) -> list[str] | None:
     return [path.removeprefix("file://") for path in listed.column("path").to_pylist()]
 
 
+def days_relation(
+    con: duckdb.DuckDBPyConnection, table: str, ranges: list[tuple[dt.datetime, dt.datetime]]
+) -> str | None:
+    """A read of only the files of the days the time ranges touch, as a parenthesised relation; None when the
+    table has no file index (read it whole). The ranges' own filter still applies on top."""
+    lake = lake_of(con)
+    index = lake.indexes.get(table) if lake else None
+    if index is None or not ranges:
+        return None
+    days = DayRange(min(_day(lo) for lo, _ in ranges), max(_day(hi - dt.timedelta(microseconds=1)) for _, hi in ranges))
+    files = day_files(index, days)
+    return None if files is None else f"({_read_sql(table, files)})"
+
+
 def _read_sql(table: str, files: list[str]) -> str:
     """The files' rows with all of the table's columns, in order (a day written before a column was added
     lacks it): the empty shape of the table, then the files by name."""
