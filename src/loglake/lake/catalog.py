@@ -6,9 +6,11 @@ import contextlib
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -39,6 +41,7 @@ TABLE_PROPERTIES = {
     "format-version": "2",
 }
 COMMIT_ATTEMPTS = 30
+T = TypeVar("T")
 
 
 class LakeError(Exception):
@@ -297,20 +300,28 @@ def commit_data_files(table: Table, files_by_batch: dict[str, list[DataFile]]) -
     the files are appended on top of the winner's snapshot. Batches already present (a retry after an
     ambiguous failure, or a take-over of a dead run's batch) are not appended twice.
     """
-    for attempt in range(COMMIT_ATTEMPTS):
-        try:
-            present = committed_batches(table)
-            todo = {batch: files for batch, files in files_by_batch.items() if batch not in present}
-            if not todo:
-                return
-            tag = {BATCH_PROPERTY: ",".join(sorted(todo))}
-            with table.transaction() as tx, tx.update_snapshot(snapshot_properties=tag).fast_append() as append:
-                for files in todo.values():
-                    for data_file in files:
-                        append.append_data_file(data_file)
+
+    def append_missing() -> None:
+        present = committed_batches(table)
+        todo = {batch: files for batch, files in files_by_batch.items() if batch not in present}
+        if not todo:
             return
+        tag = {BATCH_PROPERTY: ",".join(sorted(todo))}
+        with table.transaction() as tx, tx.update_snapshot(snapshot_properties=tag).fast_append() as append:
+            for files in todo.values():
+                for data_file in files:
+                    append.append_data_file(data_file)
+
+    retry_commit(table, append_missing)
+
+
+def retry_commit(table: Table, plan_and_commit: Callable[[], T]) -> T:
+    """One commit, planned again from the reloaded table when it loses a race (a concurrent commit, SQLite's
+    lock), up to COMMIT_ATTEMPTS times; the last failure is raised."""
+    for attempt in range(COMMIT_ATTEMPTS - 1):
+        try:
+            return plan_and_commit()
         except (CommitFailedException, OperationalError):
-            if attempt == COMMIT_ATTEMPTS - 1:
-                raise
             time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
             table.refresh()
+    return plan_and_commit()

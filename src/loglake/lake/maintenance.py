@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 
 from loglake.ingest import faults
 from loglake.lake import datafiles
-from loglake.lake.catalog import COMMIT_ATTEMPTS
+from loglake.lake.catalog import retry_commit
 from loglake.lake.locks import Locks, commit_lock, holding
 
 REWRITE_PROPERTY = "loglake.rewrite"
@@ -75,39 +75,36 @@ def _small_files_by_day(table: Table) -> dict[dt.date, list[DataFile]]:
 
 
 def _compact_day(table: Table, day: dt.date, report: MaintenanceReport, locks: Locks) -> None:
-    for attempt in range(COMMIT_ATTEMPTS):
+    def rewrite_day() -> tuple[int, int, int] | None:
         tasks = [t for t in table.scan(row_filter=_day_filter(day)).plan_files() if _is_small(t.file)]
         if len(tasks) <= 1:
-            return  # another compaction did it meanwhile
+            return None  # another compaction did it meanwhile
         rows = datafiles.read_data_files(table, [t.file for t in tasks])
         rows = rows.take(pc.sort_indices(rows, [("lake_time", "ascending")]))
         written = datafiles.write_data_files(table, rows, uuid.uuid4())
         faults.point("compact-before-commit")
-        try:
-            with holding(locks, commit_lock(table.name()[-1])):
-                table.refresh()
-                live = {t.file.file_path for t in table.scan(row_filter=_day_filter(day)).plan_files()}
-                if not {t.file.file_path for t in tasks} <= live:
-                    raise CommitFailedException("another compaction rewrote these files meanwhile")
-                with table.transaction() as tx:
-                    rewrite = tx.update_snapshot(snapshot_properties={REWRITE_PROPERTY: "compaction"}).overwrite()
-                    with rewrite:
-                        for task in tasks:
-                            rewrite.delete_data_file(task.file)
-                        for data_file in written:
-                            rewrite.append_data_file(data_file)
-        except (CommitFailedException, OperationalError):
-            if attempt == COMMIT_ATTEMPTS - 1:
-                raise
-            _pause(attempt)
+        with holding(locks, commit_lock(table.name()[-1])):
             table.refresh()
-            continue
-        faults.point("compact-after-commit")
-        report.days_compacted += 1
-        report.files_before += len(tasks)
-        report.files_after += len(written)
-        report.rows_rewritten += rows.num_rows
+            live = {t.file.file_path for t in table.scan(row_filter=_day_filter(day)).plan_files()}
+            if not {t.file.file_path for t in tasks} <= live:
+                raise CommitFailedException("another compaction rewrote these files meanwhile")
+            with table.transaction() as tx:
+                rewrite = tx.update_snapshot(snapshot_properties={REWRITE_PROPERTY: "compaction"}).overwrite()
+                with rewrite:
+                    for task in tasks:
+                        rewrite.delete_data_file(task.file)
+                    for data_file in written:
+                        rewrite.append_data_file(data_file)
+        return len(tasks), len(written), rows.num_rows
+
+    done = retry_commit(table, rewrite_day)
+    if done is None:
         return
+    faults.point("compact-after-commit")
+    report.days_compacted += 1
+    report.files_before += done[0]
+    report.files_after += done[1]
+    report.rows_rewritten += done[2]
 
 
 def _is_small(data_file: DataFile) -> bool:
@@ -151,37 +148,34 @@ def expire_snapshots(
     between the commit and the deletes leaves those files behind, unreferenced and never read.
     """
     cutoff = min(older_than, pending_since) if pending_since else older_than
-    for attempt in range(COMMIT_ATTEMPTS):
-        try:
-            with holding(locks, commit_lock(table.name()[-1])):
-                table.refresh()
-                snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
-                current = table.current_snapshot()
-                candidates = [
-                    s.snapshot_id
-                    for s in snapshots[: max(0, len(snapshots) - keep)]
-                    if s.timestamp_ms < int(cutoff.timestamp() * 1000)
-                    and (watermark is None or (s.sequence_number or 0) <= watermark)
-                    and (current is None or s.snapshot_id != current.snapshot_id)
-                ]
-                if not candidates:
-                    return Expired()
-                kept = [s for s in snapshots if s.snapshot_id not in set(candidates)]
-                doomed = _files_of(table, [s for s in snapshots if s.snapshot_id in set(candidates)])
-                for path in _files_of(table, kept):
-                    doomed.pop(path, None)
-                table.maintenance.expire_snapshots().by_ids(candidates).commit()
-        except (CommitFailedException, OperationalError):
-            if attempt == COMMIT_ATTEMPTS - 1:
-                raise
-            _pause(attempt)
+
+    def expire() -> tuple[list[int], dict[str, int]]:
+        with holding(locks, commit_lock(table.name()[-1])):
             table.refresh()
-            continue
-        faults.point("expire-after-commit")
-        for path in doomed:
-            table.io.delete(path)
-        return Expired(len(candidates), len(doomed), sum(doomed.values()))
-    return Expired()
+            snapshots = sorted(table.metadata.snapshots, key=lambda s: s.timestamp_ms)
+            current = table.current_snapshot()
+            candidates = {
+                s.snapshot_id
+                for s in snapshots[: max(0, len(snapshots) - keep)]
+                if s.timestamp_ms < int(cutoff.timestamp() * 1000)
+                and (watermark is None or (s.sequence_number or 0) <= watermark)
+                and (current is None or s.snapshot_id != current.snapshot_id)
+            }
+            if not candidates:
+                return [], {}
+            doomed = _files_of(table, [s for s in snapshots if s.snapshot_id in candidates])
+            for path in _files_of(table, [s for s in snapshots if s.snapshot_id not in candidates]):
+                doomed.pop(path, None)
+            table.maintenance.expire_snapshots().by_ids(list(candidates)).commit()
+            return list(candidates), doomed
+
+    expired, doomed = retry_commit(table, expire)
+    if not expired:
+        return Expired()
+    faults.point("expire-after-commit")
+    for path in doomed:
+        table.io.delete(path)
+    return Expired(len(expired), len(doomed), sum(doomed.values()))
 
 
 def _files_of(table: Table, snapshots: list) -> dict[str, int]:
@@ -210,20 +204,12 @@ def drop_days_before(
     if dry_run or not report.days_dropped:
         return report
     predicate = LessThan("lake_time", dt.datetime.combine(cutoff, dt.time(), dt.UTC).isoformat())
-    for attempt in range(COMMIT_ATTEMPTS):
+
+    def delete_days() -> None:
         faults.point("retention-before-commit")
-        try:
-            with holding(locks, commit_lock(name)):
-                table.refresh()
-                table.delete(predicate, snapshot_properties={REWRITE_PROPERTY: "retention"})
-            return report
-        except (CommitFailedException, OperationalError):
-            if attempt == COMMIT_ATTEMPTS - 1:
-                raise
-            _pause(attempt)
+        with holding(locks, commit_lock(name)):
             table.refresh()
+            table.delete(predicate, snapshot_properties={REWRITE_PROPERTY: "retention"})
+
+    retry_commit(table, delete_days)
     return report
-
-
-def _pause(attempt: int) -> None:
-    time.sleep(random.uniform(0.01, 0.05) * (attempt + 1))
