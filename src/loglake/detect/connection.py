@@ -131,6 +131,7 @@ class Scopes:
         self.history = {name: _full_history(name) for name in existing_tables(con, "lake")}
         self.views: dict[str, str] = {f'lake."{name}"': sql for name, sql in self.history.items()}
         self.generation = 0  # counts changes of any view: rows computed from them are valid while it stays
+        self._days: dict[tuple, str] = {}  # (table, ranges) -> the read of those days' files
 
     def point(
         self,
@@ -166,8 +167,12 @@ class Scopes:
     def _lake_rows(self, name: str, ranges: list[TimeRange] | None) -> str:
         """The lake table, or only the files of the days in `ranges` when the file index lists them: an hour's
         rules then open that day's files, not every file of the table's history."""
-        days = pruning.days_relation(self.con, name, ranges) if ranges else None
-        return days or f'main."{name}"'
+        if not ranges:
+            return f'main."{name}"'
+        key = (name, tuple(ranges))
+        if key not in self._days:  # rules evaluated one after another mostly share their ranges
+            self._days[key] = pruning.days_relation(self.con, name, ranges) or f'main."{name}"'
+        return self._days[key]
 
     def reset(self) -> None:
         """`lake.<table>` back to all of its history, plain names to the lake's tables."""

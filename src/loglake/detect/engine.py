@@ -110,9 +110,9 @@ def bind_rules(
     entities, the table's default entities, the columns of every table): a run whose rules and tables did not
     change binds nothing, which is most of an incremental run's fixed cost otherwise."""
     shapes_key = _shapes_key(con)
-    known = _read_bindings(cache) if cache else {}
+    known = _read_bindings(cache, shapes_key) if cache else {}
     keys = {rule.id: _binding_key(rule, shapes_key) for rule in rules}
-    found = {rule.id: _from_entry(rule, known[keys[rule.id]]) for rule in rules if keys[rule.id] in known}
+    found = {rule.id: _from_entry(known[keys[rule.id]]) for rule in rules if keys[rule.id] in known}
     missing = [rule for rule in rules if rule.id not in found]
     if missing:
         shapes = shapes_connection(con)
@@ -124,8 +124,9 @@ def bind_rules(
                     found[rule.id] = RuleRunError(f"rule {rule.id}: {str(error).strip().splitlines()[0]}")
         finally:
             shapes.close()
-    if cache is not None and (missing or len(known) != len(keys)):
-        _write_bindings(cache, {keys[rule.id]: _entry(found[rule.id]) for rule in rules})
+    if cache is not None and missing:
+        # the lake's other rules (a run of some rules) stay; a change of the tables' columns starts afresh
+        _write_bindings(cache, shapes_key, known | {keys[rule.id]: _entry(found[rule.id]) for rule in missing})
     return found
 
 
@@ -150,26 +151,30 @@ def _entry(bound: Bound | RuleRunError) -> dict:
     return {"columns": sorted(bound.columns), "expressions": bound.expressions}
 
 
-def _from_entry(rule: Rule, entry: dict) -> Bound | RuleRunError:
+def _from_entry(entry: dict) -> Bound | RuleRunError:
     if "error" in entry:
         return RuleRunError(entry["error"])
     return Bound(frozenset(entry["columns"]), dict(entry["expressions"]))
 
 
-def _read_bindings(path: Path) -> dict[str, dict]:
+def _read_bindings(path: Path, shapes_key: str) -> dict[str, dict]:
+    """The kept bindings, if they were made for tables of these columns."""
     try:
         found = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return {}  # none yet, or unreadable: bind again
-    return found if isinstance(found, dict) else {}
+    if not isinstance(found, dict) or found.get("shapes") != shapes_key:
+        return {}
+    bindings = found.get("bindings")
+    return bindings if isinstance(bindings, dict) else {}
 
 
-def _write_bindings(path: Path, entries: dict[str, dict]) -> None:
+def _write_bindings(path: Path, shapes_key: str, entries: dict[str, dict]) -> None:
     """Written whole and renamed into place: a reader sees the old file or the new one."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_bytes(orjson.dumps(entries))
+        partial.write_bytes(orjson.dumps({"shapes": shapes_key, "bindings": entries}))
         partial.replace(path)
     except OSError:
         return  # a lake folder that cannot be written binds every run, as before

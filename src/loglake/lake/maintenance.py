@@ -173,9 +173,17 @@ def expire_snapshots(
     if not expired:
         return Expired()
     faults.point("expire-after-commit")
-    for path in doomed:
+    deleted = [path for path in doomed if _deleted(table, path)]
+    return Expired(len(expired), len(deleted), sum(doomed[path] for path in deleted))
+
+
+def _deleted(table: Table, path: str) -> bool:
+    """Whether the file is gone now; one that cannot be deleted (gone already, no permission) is left, unread."""
+    try:
         table.io.delete(path)
-    return Expired(len(expired), len(doomed), sum(doomed.values()))
+    except OSError:
+        return False
+    return True
 
 
 def _files_of(table: Table, snapshots: list) -> dict[str, int]:

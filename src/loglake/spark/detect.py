@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -152,7 +153,8 @@ def run_rule_tests(rule: Rule, *, spark=None) -> list[TestOutcome]:
         for name, frame in (_empty_frames(spark) | given).items():
             frame.createOrReplaceTempView(name)
             frame.createOrReplaceTempView(HISTORY.format(name))
-        context_views(spark)
+        if rule.context or "_ctx" in rule.query:
+            context_views(spark)
         outcomes.append(_spark_test_outcome(spark, rule, test))
     return outcomes
 
@@ -172,11 +174,11 @@ def _spark_test_outcome(spark, rule: Rule, test) -> TestOutcome:
     return TestOutcome(rule.id, test.name, test.expect, len(merged.alerts))
 
 
-_EMPTY: dict[int, dict] = {}
+_EMPTY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # session -> its empty frames
 
 
 def _empty_frames(spark) -> dict:
     """An empty DataFrame per table loglake owns, made once per session (each costs Spark round trips)."""
-    if id(spark) not in _EMPTY:
-        _EMPTY[id(spark)] = {name: table_frame(spark, schema, []) for name, schema in owned_tables().items()}
-    return _EMPTY[id(spark)]
+    if spark not in _EMPTY:
+        _EMPTY[spark] = {name: table_frame(spark, schema, []) for name, schema in owned_tables().items()}
+    return _EMPTY[spark]
