@@ -84,6 +84,9 @@ def demo_command(
         f"[bold]raw logs[/bold] in {raw} (AWS S3 key layout): "
         + ", ".join(f"{n:,} {source}" for source, n in facts["records"].items())
     )
+    # the estate's posture first, as a real lake has its inventory before its logs: each row is written with
+    # the asset it touched (context/stamps.py), and alerts name and rank the assets they hit
+    write_demo_assets(lake, seed, manifest.start)
     summary = run_with_progress(IngestOptions(sources=[str(raw)], lake=lake, workers=workers))
     print_summary(summary, "table")
     con = engine.connect(lake)
@@ -96,7 +99,6 @@ def demo_command(
         rows,
         title=f"the attack: key {facts['leaked_access_key_id']} used from {facts['attacker_ip']}",
     )
-    write_demo_assets(lake, seed, manifest.start)  # the estate's posture: alerts name and rank the assets they hit
     _detect(out, lake, manifest)
     console.print(
         f'\nexplore: loglake query --lake {lake} "SELECT eventname, count(*) FROM cloudtrail_logs '

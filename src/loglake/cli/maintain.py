@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from loglake.cli.app import LakeOption, OutputOption, app, check_output_format, console_err, default_lake
 from loglake.cli.output import print_rows
+from loglake.context import stamps
 from loglake.detect.watermark import WatermarkStore
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
@@ -61,6 +62,9 @@ def compact_command(
         for name, table in loaded.items():
             progress.update(task, description=name)
             reports.append(maintenance.compact(table, name, locks, on_day=lambda: progress.advance(task)))
+        if any(r.days_compacted for r in reports):  # merged files are new to the asset stamps' record
+            progress.update(task, description="checking asset stamps")
+            stamps.restamp(lake)
     pending = oldest_pending(lake_state.ingest_state_url(location))
     marks = WatermarkStore(lake_state.detect_state_url(location))
     older_than = dt.datetime.now(dt.UTC) - dt.timedelta(hours=expire_hours)

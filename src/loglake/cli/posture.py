@@ -199,7 +199,12 @@ def _record_assets(lake: Path, snapshot: Inventory, policy: Policy) -> None:
         _fail(str(error))
     console_err.print(
         f"assets in {lake}: {changes.added} new, {changes.changed} changed, {changes.closed} gone, "
-        f"{changes.unchanged} unchanged",
+        f"{changes.unchanged} unchanged"
+        + (
+            f"; {changes.rows_restamped:,} log rows in {changes.files_rewritten} files re-stamped with their asset"
+            if changes.files_rewritten
+            else ""
+        ),
         highlight=False,
     )
 

@@ -13,10 +13,11 @@ opens in DuckDB (views.build_index), a view in Athena/Spark. Two rules keep a jo
 from __future__ import annotations
 
 from loglake.inventory import snapshot as t
+from loglake.lake.columns import ASSET_STAMP_COLUMNS
 
 INDEX = "asset_index"
 # What the enriched views add to each log row, from the index row it matched.
-ASSET_COLUMNS = ("asset_name", "asset_type", "asset_arn", "sensitivity", "reachability", "level")
+ASSET_COLUMNS = ASSET_STAMP_COLUMNS[:6]
 # Every identifier of the asset version an index row names: a view can tell whether a row's other identifier
 # (a flow's destination address) is the same asset's without a second join.
 IDENTIFIERS = "asset_identifiers"

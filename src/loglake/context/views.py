@@ -71,6 +71,28 @@ def view_name(table: str) -> str:
     return table + SUFFIX
 
 
+def added_columns(table: str) -> tuple[str, ...]:
+    """The columns `<table>_ctx` adds to the table's."""
+    return (*ASSET_COLUMNS, "asset_match", *(("asset_direction",) if table in EXTRA else ()))
+
+
+def stored_column(column: str) -> str:
+    """The lake column holding a row's stamped `column` (lake/columns.py: asset_name -> lake_asset_name)."""
+    return "lake_asset_" + column.removeprefix("asset_")
+
+
+def stored_sql(table: str, source: str) -> str:
+    """The SELECT behind `<table>_ctx` over rows whose stamps are current: the stamped columns, renamed."""
+    return f"SELECT *, {', '.join(f'{stored_column(c)} AS {c}' for c in added_columns(table))} FROM {source}"
+
+
+def split_sql(table: str, current: str, stale: str | None) -> str:
+    """`<table>_ctx` over two sets of the table's rows: `current` ones read their stamps, `stale` ones join."""
+    if stale is None:
+        return stored_sql(table, current)
+    return f"{stored_sql(table, current)}\nUNION ALL BY NAME\n{enriched_sql(table, stale)}"
+
+
 def enriched_sql(table: str, source: str | None = None, index: str = INDEX) -> str:
     """The SELECT behind `<table>_ctx`: `source` (default: the table) with the asset columns added."""
     matches = MATCHES[table]

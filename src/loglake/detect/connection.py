@@ -72,7 +72,10 @@ def _complete(con: duckdb.DuckDBPyConnection) -> None:
         if name not in present:
             con.register(f"__empty_{name}", schema.empty_table())
             con.execute(f'CREATE VIEW "{name}" AS SELECT * FROM "__empty_{name}"')
-    enriched = context_views.create_views(con, existing_tables(con))
+    named = existing_tables(con)
+    made = {t: context_views.view_name(t) for t in named if context_views.view_name(t) in named}
+    # engine.connect made the lake tables' views (reading current asset stamps): only the empty tables need one
+    enriched = made | context_views.create_views(con, named - set(made))
     for schema in ("lake", "scoped", "shape", "shape_ctx"):
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
     for name in existing_tables(con):

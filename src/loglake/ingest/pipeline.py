@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from loglake.context import stamps
 from loglake.formats import registry, vpcflow
 from loglake.ingest import faults
 from loglake.ingest.sources import ObjectRef, list_objects
@@ -82,7 +83,7 @@ Runner = Callable[[list[Batch], int], Iterable[BatchResult]]
 def ensure_tables(lake: Path) -> None:
     catalog = lake_catalog.open_catalog(lake_catalog.LakeLocation(lake), create=True)
     for name, schema in {**registry.tables(), rejects_table.TABLE: rejects_table.SCHEMA}.items():
-        lake_catalog.ensure_table(catalog, name, schema)
+        lake_catalog.ensure_table(catalog, name, stamps.table_schema(name, schema))
 
 
 def plan(options: IngestOptions) -> list[ObjectRef]:
@@ -113,6 +114,7 @@ def ingest(
     started = time.perf_counter()
     objects = plan(options) if objects is None else _unique(objects)
     ensure_tables(options.lake)
+    stamper = stamps.load(options.lake)  # rows are written with the asset they name (context/stamps.py)
     location = lake_catalog.LakeLocation(options.lake)
     ledger = Ledger(lake_state.ingest_state_url(location), lake_locks(location))
     summary = Summary()
@@ -123,6 +125,8 @@ def ingest(
         summary.count_already_ingested(skipped)
         target = min(MAX_BATCH_BYTES, max(MIN_BATCH_BYTES, sum(r.size for r, _ in fresh) // (options.workers * 4)))
         batches.extend(_batches(fresh, ledger, options, target))
+        for batch in batches:
+            batch.stamper = stamper
         if on_start:
             on_start(sum(len(b.objects) for b in batches), sum(o.size for b in batches for o in b.objects))
         pending: list[BatchResult] = []
@@ -130,7 +134,7 @@ def ingest(
         for result in (runner or _run)(batches, options.workers):
             pending.append(result)
             if len(pending) >= COMMIT_BATCHES or time.monotonic() - last_commit >= COMMIT_SECONDS:
-                _commit(pending, catalog, ledger)
+                _commit(pending, catalog, ledger, (location.root, stamper))
                 pending, last_commit = [], time.monotonic()
             summary.add(result)
             if on_progress:
@@ -138,7 +142,7 @@ def ingest(
                     len(result.objects), sum(o.size for o in result.objects), sum(o.records for o in result.objects)
                 )
         if pending:
-            _commit(pending, catalog, ledger)
+            _commit(pending, catalog, ledger, (location.root, stamper))
     finally:
         ledger.close()
     summary.seconds = time.perf_counter() - started
@@ -251,14 +255,21 @@ def _take(iterator: Iterator[Batch], n: int) -> list[Batch]:
     return [b for _, b in zip(range(n), iterator, strict=False)]
 
 
-def _commit(results: list[BatchResult], catalog, ledger: Ledger) -> None:
-    """One snapshot per table for several batches, then one ledger transaction: few commits, still atomic."""
+def _commit(results: list[BatchResult], catalog, ledger: Ledger, stamped: tuple[Path, stamps.Stamper]) -> None:
+    """One snapshot per table for several batches, then one ledger transaction: few commits, still atomic.
+
+    The stamped tables' new files are recorded at the run's index epoch after their commit: a run killed in
+    between leaves files that are only unrecorded (joined in `_ctx` views until a restamp checks them)."""
     faults.point("before-commit")
     tables = sorted({name for result in results for name in result.files})
     for name in tables:
         files = {r.batch: r.files[name] for r in results if name in r.files}
         with holding(ledger.locks, commit_lock(name)):
             lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files)
+        if stamps.stamped(name):
+            root, stamper = stamped
+            written = {f.file_path: stamper.epoch for batch_files in files.values() for f in batch_files}
+            stamps.record(root, name, written, ledger.locks)
         faults.point("between-table-commits")
     faults.point("before-ledger")
     ledger.complete({r.batch: r.objects for r in results})

@@ -20,6 +20,7 @@ import pyarrow as pa
 from pyiceberg.manifest import DataFile
 from pyiceberg.table import Table
 
+from loglake.context import stamps
 from loglake.formats import registry
 from loglake.formats.base import FormatError, ObjectInfo, Parsed, Part, Reject, first_byte, gc_paused, raw_text
 from loglake.ingest.decompress import decompress
@@ -41,6 +42,7 @@ class Batch:
     vpc_fields: list[str] | None = None  # --vpc-format: the field order of VPC flow lines without a header
     known: dict[str, str | None] = field(default_factory=dict)  # key -> fingerprint already in the lake
     skip_tables: set[str] = field(default_factory=set)  # tables that already hold this batch (a take-over)
+    stamper: stamps.Stamper | None = None  # the asset index rows are stamped with (context/stamps.py)
 
 
 @dataclass
@@ -114,6 +116,8 @@ def parsed_info(ref: ObjectRef, ingested_at: dt.datetime) -> ObjectInfo:
 
 def _write(batch: Batch, name: str, data: pa.Table) -> list[DataFile]:
     table = _table(batch.lake_root, name)
+    if batch.stamper is not None:
+        data = batch.stamper.stamp(name, data)
     # a write uuid derived from the batch makes file names traceable to the batch that wrote them
     write_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"{batch.id}/{name}/{os.getpid()}/{uuid.uuid4()}")
     return datafiles.write_data_files(table, data, write_uuid)

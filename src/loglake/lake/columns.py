@@ -24,6 +24,13 @@ LAKE_FIELDS: list[pa.Field] = [
     pa.field("lake_ingested_at", TIMESTAMP),  # commit clock, for "what arrived since" (late logs included)
 ]
 LAKE_COLUMNS = [f.name for f in LAKE_FIELDS]
+# Tables whose rows name an asset (context/views.py) also carry that asset as the identifier index named it when
+# the row was written or last checked (context/stamps.py), so the `_ctx` views read columns instead of joining.
+# Flat columns, not one struct: DuckDB reads a struct's fields at about half the speed (bench/context.py).
+ASSET_STAMP_COLUMNS = (
+    "asset_name", "asset_type", "asset_arn", "sensitivity", "reachability", "level", "asset_match", "asset_direction",
+)  # fmt: skip
+ASSET_STAMP_FIELDS = [pa.field("lake_asset_" + name.removeprefix("asset_"), pa.string()) for name in ASSET_STAMP_COLUMNS]
 
 
 def with_lake_schema(fields: list[pa.Field]) -> pa.Schema:

@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from pyiceberg.exceptions import CommitFailedException
 from pyiceberg.expressions import And, GreaterThanOrEqual, LessThan
@@ -75,36 +76,60 @@ def _small_files_by_day(table: Table) -> dict[dt.date, list[DataFile]]:
 
 
 def _compact_day(table: Table, day: dt.date, report: MaintenanceReport, locks: Locks) -> None:
-    def rewrite_day() -> tuple[int, int, int] | None:
-        tasks = [t for t in table.scan(row_filter=_day_filter(day)).plan_files() if _is_small(t.file)]
-        if len(tasks) <= 1:
-            return None  # another compaction did it meanwhile
-        rows = datafiles.read_data_files(table, [t.file for t in tasks])
-        rows = rows.take(pc.sort_indices(rows, [("lake_time", "ascending")]))
+    done = rewrite_day(table, day, _small_ones, _by_time, locks, "compaction")
+    if done is None:
+        return
+    faults.point("compact-after-commit")
+    report.days_compacted += 1
+    report.files_before += len(done[0])
+    report.files_after += len(done[1])
+    report.rows_rewritten += done[2]
+
+
+def _small_ones(files: list[DataFile]) -> list[DataFile]:
+    small = [f for f in files if _is_small(f)]
+    return small if len(small) > 1 else []  # one small file: another compaction did it meanwhile
+
+
+def _by_time(rows: pa.Table) -> pa.Table:
+    return rows.take(pc.sort_indices(rows, [("lake_time", "ascending")]))
+
+
+def rewrite_day(
+    table: Table,
+    day: dt.date,
+    pick: Callable[[list[DataFile]], list[DataFile]],
+    transform: Callable[[pa.Table], pa.Table],
+    locks: Locks,
+    reason: str,
+) -> tuple[list[DataFile], list[DataFile], int] | None:
+    """Replace the files `pick` chooses among the day's live ones by files of `transform`ed rows, in one commit
+    tagged `loglake.rewrite = reason` (compaction, a context restamp). A commit that loses a race is planned
+    again; the files replaced are exactly those read, never a newcomer's. (replaced, written, rows), or None
+    when `pick` chose nothing."""
+
+    def rewrite() -> tuple[list[DataFile], list[DataFile], int] | None:
+        chosen = pick([t.file for t in table.scan(row_filter=_day_filter(day)).plan_files()])
+        if not chosen:
+            return None
+        rows = transform(datafiles.read_data_files(table, chosen))
         written = datafiles.write_data_files(table, rows, uuid.uuid4())
         faults.point("compact-before-commit")
         with holding(locks, commit_lock(table.name()[-1])):
             table.refresh()
             live = {t.file.file_path for t in table.scan(row_filter=_day_filter(day)).plan_files()}
-            if not {t.file.file_path for t in tasks} <= live:
-                raise CommitFailedException("another compaction rewrote these files meanwhile")
+            if not {f.file_path for f in chosen} <= live:
+                raise CommitFailedException("another rewrite replaced these files meanwhile")
             with table.transaction() as tx:
-                rewrite = tx.update_snapshot(snapshot_properties={REWRITE_PROPERTY: "compaction"}).overwrite()
-                with rewrite:
-                    for task in tasks:
-                        rewrite.delete_data_file(task.file)
+                replace = tx.update_snapshot(snapshot_properties={REWRITE_PROPERTY: reason}).overwrite()
+                with replace:
+                    for data_file in chosen:
+                        replace.delete_data_file(data_file)
                     for data_file in written:
-                        rewrite.append_data_file(data_file)
-        return len(tasks), len(written), rows.num_rows
+                        replace.append_data_file(data_file)
+        return chosen, written, rows.num_rows
 
-    done = retry_commit(table, rewrite_day)
-    if done is None:
-        return
-    faults.point("compact-after-commit")
-    report.days_compacted += 1
-    report.files_before += done[0]
-    report.files_after += done[1]
-    report.rows_rewritten += done[2]
+    return retry_commit(table, rewrite)
 
 
 def _is_small(data_file: DataFile) -> bool:

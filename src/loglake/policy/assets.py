@@ -9,6 +9,7 @@ The table is small, so a write reads it whole and replaces it as one Iceberg sna
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import warnings
@@ -64,6 +65,8 @@ class AssetChanges:
     changed: int
     closed: int
     unchanged: int
+    files_rewritten: int = 0  # log files whose asset stamps the change made wrong (context/stamps.py)
+    rows_restamped: int = 0
 
 
 def identifiers(res: dict[str, Any]) -> list[str]:
@@ -191,4 +194,13 @@ def write_assets(lake: Path, inventory: Inventory, policy: Policy) -> AssetChang
         with warnings.catch_warnings():  # overwriting an empty table "deletes nothing": expected, not news
             warnings.filterwarnings("ignore", "Delete operation did not match", UserWarning)
             table.overwrite(pa.Table.from_pylist(rows, SCHEMA))
+    if changes.added or changes.changed or changes.closed:
+        from loglake.context import stamps  # it reads this table: imported here, not at the top
+
+        reports = stamps.restamp(lake)
+        changes = dataclasses.replace(
+            changes,
+            files_rewritten=sum(r.files_rewritten for r in reports),
+            rows_restamped=sum(r.rows_restamped for r in reports),
+        )
     return changes

@@ -13,6 +13,7 @@ import pyarrow as pa
 from pyiceberg.io.pyarrow import schema_to_pyarrow
 from pyiceberg.table import Table
 
+from loglake.context import stamps
 from loglake.context import views as context_views
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
@@ -56,15 +57,7 @@ def connect(
     """
     location = lake_catalog.LakeLocation(lake)
     catalog = lake_catalog.open_catalog(location)
-    con = duckdb.connect(config={"threads": threads} if threads else {})
-    for name in EXTENSIONS:
-        con.execute(f"LOAD '{_extension_path(name)}'")
-    if location.on_s3:
-        configure_s3(con, location, _extension_path("httpfs"))
-    con.execute("SET TimeZone = 'UTC'")
-    # A query bigger than memory spills to the system's temporary folder, not to ./.tmp wherever loglake runs.
-    spill = Path(tempfile.gettempdir()) / f"loglake-duckdb-{os.getuid()}"
-    con.execute(f"SET temp_directory = '{spill}'")
+    con = open_duckdb(location, threads)
     tables = lake_catalog.table_names(catalog)
     lake = pruning.LakeConnection(location.root)
     pruning.remember(con, lake)  # before the tables: register_files lists their files from the file index
@@ -81,8 +74,24 @@ def connect(
         for view, sql in getattr(module, "VIEWS", {}).items():
             con.execute(f'CREATE OR REPLACE VIEW "{view}" AS {sql}')
     context_views.create_views(con, set(tables))
-    if dialect in ("athena", "trino"):
+    if dialect not in ("athena", "trino"):
+        stamps.use_stamps(con, loaded)
+    else:
         _athena_views(con, modules)
+    return con
+
+
+def open_duckdb(location: lake_catalog.LakeLocation, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can read the lake's files (Iceberg, Parquet, S3), in UTC, with no views yet."""
+    con = duckdb.connect(config={"threads": threads} if threads else {})
+    for name in EXTENSIONS:
+        con.execute(f"LOAD '{_extension_path(name)}'")
+    if location.on_s3:
+        configure_s3(con, location, _extension_path("httpfs"))
+    con.execute("SET TimeZone = 'UTC'")
+    # A query bigger than memory spills to the system's temporary folder, not to ./.tmp wherever loglake runs.
+    spill = Path(tempfile.gettempdir()) / f"loglake-duckdb-{os.getuid()}"
+    con.execute(f"SET temp_directory = '{spill}'")
     return con
 
 

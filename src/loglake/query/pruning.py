@@ -96,7 +96,7 @@ def prune(con: duckdb.DuckDBPyConnection, sql: str) -> str:
         files = day_files(lake.indexes[ref.table], ref.days)
         if files is None:
             continue
-        read = f"({_read_sql(ref.table, files)})"
+        read = f"({files_sql(ref.table, files)})"
         sql = sql[: ref.start] + (read if ref.alias else f'{read} AS "{ref.table}"') + sql[ref.end :]
     return sql
 
@@ -270,10 +270,10 @@ def days_relation(
         return None
     days = DayRange(min(_day(lo) for lo, _ in ranges), max(_day(hi - dt.timedelta(microseconds=1)) for _, hi in ranges))
     files = day_files(index, days)
-    return None if files is None else f"({_read_sql(table, files)})"
+    return None if files is None else f"({files_sql(table, files)})"
 
 
-def _read_sql(table: str, files: list[str]) -> str:
+def files_sql(table: str, files: list[str]) -> str:
     """The files' rows with all of the table's columns, in order (a day written before a column was added
     lacks it): the empty shape of the table, then the files by name."""
     shape = f'SELECT * FROM "{shape_name(table)}"'

@@ -1,0 +1,337 @@
+"""Asset stamps: each row of a table with identifiers carries the asset they named when it was written, so the
+`_ctx` views read a few columns instead of joining every row to the asset index.
+
+At ingest each batch's rows are looked up in the index with the views' own SQL (views.enriched_sql) and the
+answer is written into the lake columns `lake_asset_name` ... `lake_asset_direction` (lake/columns.py). A stamp
+is right while the index says the same for its row, and the index changes when the inventory does. So a stamp
+is read only where it is known to be current: `<lake root>/context-stamps/<table>.json` maps each data file to
+the index *epoch* (a digest of the index's rows and of the views' SQL) its stamps were written under or last
+checked against. In `<table>_ctx`, the files recorded at the connection's epoch read their stamps and every
+other file (written before the last inventory change, by an older loglake, or never recorded) is joined as
+before: one UNION ALL, the same rows and columns either way.
+
+After the assets change (`inventory --lake`, `audit --lake`, the demo) and after compaction, `restamp` brings
+the record up to date: one query compares the stamps of every file not recorded at the new epoch with the
+index's answer; files that agree are recorded, and the few whose rows the change moved (an address handed to
+another instance: the rows after the move) are rewritten, one commit per day, as compaction does. Until it
+has run, queries are right, only slower.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from pyiceberg.table import Table
+
+from loglake.context import views
+from loglake.context.index import INDEX
+from loglake.lake import catalog as lake_catalog
+from loglake.lake import maintenance
+from loglake.lake.columns import ASSET_STAMP_COLUMNS, ASSET_STAMP_FIELDS
+from loglake.lake.locks import Locks, holding, lake_locks
+from loglake.policy.assets import ASSETS
+
+FOLDER = "context-stamps"
+LOCK = "context-stamps"
+STAMP_INDEX = "__stamp_index"
+FILE_COLUMN = "__stamp_file"
+REWRITE_REASON = "context"
+# What the epoch digests of each index row: everything a stamp is computed from.
+INDEX_COLUMNS = (
+    "id_kind, id_value, valid_from, valid_to, asset_name, asset_type, asset_arn, sensitivity, reachability, level, "
+    "asset_identifiers"
+)
+
+
+def stamped(table: str) -> bool:
+    """Whether the table's rows carry asset stamps (it has identifiers the index knows)."""
+    return table in views.MATCHES
+
+
+def table_schema(table: str, schema: pa.Schema) -> pa.Schema:
+    """A lake table's schema: a table with identifiers has the stamp columns too."""
+    if not stamped(table):
+        return schema
+    return pa.schema([*schema, *(f for f in ASSET_STAMP_FIELDS if f.name not in schema.names)])
+
+
+def index_epoch(con: duckdb.DuckDBPyConnection) -> str:
+    """The epoch of the connection's index: equal epochs give every row the same stamps."""
+    count, digest = con.execute(f"SELECT count(*), bit_xor(hash({INDEX_COLUMNS})) FROM main.{INDEX}").fetchone()
+    return f"{_views_version()}-{count}-{digest or 0:016x}"
+
+
+@functools.cache
+def _views_version() -> str:
+    """A digest of the views' SQL: a loglake that matches identifiers differently has other epochs."""
+    text = "\n".join(views.enriched_sql(table) for table in sorted(views.MATCHES))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# stamping rows
+
+
+@dataclass(frozen=True, eq=False)
+class Stamper:
+    """The index an ingest run (or a restamp) stamps rows with, and its epoch; sent to workers with each batch."""
+
+    epoch: str
+    index: pa.Table
+
+    @classmethod
+    def of(cls, con: duckdb.DuckDBPyConnection) -> Stamper:
+        """The index of a connection whose index is built (engine.connect, views.build_index)."""
+        return cls(index_epoch(con), con.execute(f"SELECT * FROM main.{INDEX}").to_arrow_table())
+
+    def stamp(self, table: str, rows: pa.Table) -> pa.Table:
+        """`rows` of `table` with their stamp columns (replaced when they have them)."""
+        if not stamped(table):
+            return rows
+        for field, values in zip(ASSET_STAMP_FIELDS, self._stamps(table, rows).columns, strict=True):
+            at = rows.schema.get_field_index(field.name)
+            column = values.cast(pa.string())
+            rows = rows.set_column(at, field, column) if at >= 0 else rows.append_column(field, column)
+        return rows
+
+    def _stamps(self, table: str, rows: pa.Table) -> pa.Table:
+        if self.index.num_rows == 0 or rows.num_rows == 0:
+            return pa.table({f.name: pa.nulls(rows.num_rows, pa.string()) for f in ASSET_STAMP_FIELDS})
+        con = _connection(self)
+        positions = np.arange(rows.num_rows)
+        con.register("__stamp_rows", rows.append_column("__rid", pa.array(positions)))
+        try:
+            enriched = views.enriched_sql(table, "__stamp_rows", index=STAMP_INDEX)
+            found = con.execute(f"SELECT __rid, {_computed(table)} FROM ({enriched})").to_arrow_table()
+        finally:
+            con.unregister("__stamp_rows")
+        # One thread's joins keep the rows' order; an ORDER BY would double the cost of stamping to make sure,
+        # so the order is checked and only a reordered result is put back in place.
+        order = found.column("__rid").to_numpy()
+        found = found.drop_columns(["__rid"])
+        if np.array_equal(order, positions):
+            return found
+        back = np.empty(len(order), dtype=np.int64)
+        back[order] = positions
+        return found.take(back)
+
+
+def _computed(table: str) -> str:
+    """The stamp columns from `<table>_ctx`'s columns (NULL where the view has no such column)."""
+    added = views.added_columns(table)
+    return ", ".join(
+        f"{column if column in added else 'NULL::VARCHAR'} AS {views.stored_column(column)}"
+        for column in ASSET_STAMP_COLUMNS
+    )
+
+
+_CONNECTIONS: dict[str, duckdb.DuckDBPyConnection] = {}
+
+
+def _connection(stamper: Stamper) -> duckdb.DuckDBPyConnection:
+    """One DuckDB connection per process and epoch, holding the index (a forked worker makes its own)."""
+    key = f"{os.getpid()}/{stamper.epoch}"
+    if key not in _CONNECTIONS:
+        _CONNECTIONS.clear()
+        con = duckdb.connect(config={"threads": 1})
+        con.execute("SET TimeZone = 'UTC'")
+        con.register("__stamp_index_rows", stamper.index)
+        con.execute(f"CREATE TABLE {STAMP_INDEX} AS SELECT * FROM __stamp_index_rows")
+        con.unregister("__stamp_index_rows")
+        _CONNECTIONS[key] = con
+    return _CONNECTIONS[key]
+
+
+def load(lake: Path) -> Stamper:
+    """The index as the lake's `assets` table gives it now (an empty one without assets)."""
+    from loglake.query import engine  # engine builds the views with this module
+
+    location = lake_catalog.LakeLocation(lake)
+    catalog = lake_catalog.open_catalog(location)
+    con = engine.open_duckdb(location, threads=1)
+    if ASSETS in lake_catalog.table_names(catalog):
+        engine.register_table(con, ASSETS, lake_catalog.load_table(catalog, ASSETS))
+    views.build_index(con)
+    return Stamper.of(con)
+
+
+# the record of which files' stamps are current
+
+
+def record_path(root: Path, table: str) -> Path:
+    return root / FOLDER / f"{table}.json"
+
+
+def recorded(root: Path, table: str) -> dict[str, str]:
+    """Each recorded data file's epoch (empty when nothing is recorded or the record is unreadable)."""
+    try:
+        files = json.loads(record_path(root, table).read_text())["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return files if isinstance(files, dict) else {}
+
+
+def record(root: Path, table: str, files: dict[str, str], locks: Locks, *, live: set[str] | None = None) -> None:
+    """Add files (path -> epoch) to the table's record; with `live`, forget files not in it (replaced by
+    compaction or a restamp, dropped by retention). Under a lock: ingest runs and restamps record at once."""
+    path = record_path(root, table)
+    with holding(locks, LOCK):
+        current = recorded(root, table)
+        if live is not None:
+            current = {p: epoch for p, epoch in current.items() if p in live}
+        current.update({_plain(p): epoch for p, epoch in files.items()})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps({"files": current}, sort_keys=True))
+        partial.replace(path)  # a reader sees the old record or the new one, never half of one
+
+
+def _plain(path: str) -> str:
+    return path.removeprefix("file://")
+
+
+def split(root: Path, table: str, files: list[str], epoch: str) -> tuple[list[str], list[str]]:
+    """(files whose stamps are current at `epoch`, the others)."""
+    known = recorded(root, table)
+    current = [f for f in files if known.get(f) == epoch]
+    return current, [f for f in files if known.get(f) != epoch]
+
+
+# the enriched views over stamped files
+
+
+def use_stamps(con: duckdb.DuckDBPyConnection, tables: dict[str, Table]) -> None:
+    """Re-create `<table>_ctx` so that files whose stamps are current read them (call after views.create_views,
+    on a connection made by engine.connect: it knows the lake folder and each table's file index)."""
+    from loglake.query import engine, pruning
+
+    lake = pruning.lake_of(con)
+    if lake is None:
+        return
+    epoch = index_epoch(con)
+    for name, table in sorted(tables.items()):
+        if not stamped(name) or table.current_snapshot() is None or not _has_stamps(table):
+            continue
+        current, stale = split(lake.root, name, engine.snapshot_files(table, lake=lake.root), epoch)
+        if not current:
+            continue  # every row joins: the view views.create_views made
+        if stale and name not in lake.indexes:
+            continue  # no shape to read files by name with
+        source = f'main."{name}"' if not stale else f"({pruning.files_sql(name, current)})"
+        other = f"({pruning.files_sql(name, stale)})" if stale else None
+        con.execute(f'CREATE OR REPLACE VIEW main."{views.view_name(name)}" AS {views.split_sql(name, source, other)}')
+
+
+def _has_stamps(table: Table) -> bool:
+    names = set(table.schema().column_names)
+    return all(f.name in names for f in ASSET_STAMP_FIELDS)
+
+
+# bringing stamps up to date
+
+
+@dataclass
+class RestampReport:
+    table: str
+    files_checked: int = 0  # files not recorded at the current epoch
+    files_current: int = 0  # of those, files whose stamps agreed with the index: recorded, not rewritten
+    files_rewritten: int = 0
+    rows_restamped: int = 0
+
+
+def restamp(lake: Path, on_day: Callable[[], None] | None = None) -> list[RestampReport]:
+    """Check the stamps of every file not recorded at the index's current epoch; record those that agree and
+    rewrite the others (one commit per day, `on_day` called after each). One report per stamped table."""
+    from loglake.query import engine
+
+    location = lake_catalog.LakeLocation(lake)
+    catalog = lake_catalog.open_catalog(location)
+    names = [name for name in lake_catalog.table_names(catalog) if stamped(name)]
+    for name in names:  # a lake an older loglake wrote gains the stamp columns
+        lake_catalog.ensure_table(catalog, name, pa.schema(ASSET_STAMP_FIELDS))
+    run = _Restamp(engine.connect(lake), location.root, lake_locks(location), on_day)
+    return [run.table(name, lake_catalog.load_table(catalog, name)) for name in names]
+
+
+@dataclass
+class _Restamp:
+    con: duckdb.DuckDBPyConnection  # made by engine.connect: the index, the tables' shapes and file indexes
+    root: Path
+    locks: Locks
+    on_day: Callable[[], None] | None
+
+    def __post_init__(self) -> None:
+        self.stamper = Stamper.of(self.con)
+
+    def table(self, name: str, table: Table) -> RestampReport:
+        from loglake.query import engine, pruning
+
+        report = RestampReport(name)
+        lake = pruning.lake_of(self.con)
+        if table.current_snapshot() is None or lake is None or name not in lake.indexes:
+            return report
+        epoch = self.stamper.epoch
+        _, todo = split(self.root, name, engine.snapshot_files(table, lake=self.root), epoch)
+        report.files_checked = len(todo)
+        wrong = self._files_with_wrong_stamps(name, todo) if todo else set()
+        agreed = {path: epoch for path in todo if path not in wrong}
+        report.files_current = len(agreed)
+        written = self._rewrite(table, wrong, report) if wrong else {}
+        table.refresh()
+        live = set(engine.snapshot_files(table, lake=self.root))
+        record(self.root, name, {**agreed, **written}, self.locks, live=live)
+        return report
+
+    def _files_with_wrong_stamps(self, name: str, files: list[str]) -> set[str]:
+        """The files holding a row whose stamp is not what the index says now."""
+        from loglake.query import pruning
+
+        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+        rows = (
+            f'(SELECT * FROM "{pruning.shape_name(name)}" UNION ALL BY NAME '
+            f"SELECT * FROM read_parquet([{listed}], filename = '{FILE_COLUMN}', union_by_name = true))"
+        )
+        added = views.added_columns(name)
+        differs = " OR ".join(
+            f"{views.stored_column(c)} IS DISTINCT FROM {c}" if c in added else f"{views.stored_column(c)} IS NOT NULL"
+            for c in ASSET_STAMP_COLUMNS
+        )
+        enriched = views.enriched_sql(name, rows)
+        found = self.con.execute(f"SELECT DISTINCT {FILE_COLUMN} FROM ({enriched}) WHERE {differs}").fetchall()
+        return {row[0] for row in found}
+
+    def _rewrite(self, table: Table, paths: set[str], report: RestampReport) -> dict[str, str]:
+        """Rewrite these files with current stamps, one commit per day; the new files' paths -> the epoch."""
+        name = table.name()[-1]
+        by_day: dict[int, set[str]] = defaultdict(set)
+        for task in table.scan().plan_files():
+            if _plain(task.file.file_path) in paths:
+                by_day[task.file.partition[0]].add(_plain(task.file.file_path))
+        written: dict[str, str] = {}
+        for day, wanted in sorted(by_day.items()):
+            done = maintenance.rewrite_day(
+                table,
+                maintenance.EPOCH_DAY + dt.timedelta(days=day),
+                lambda files, wanted=wanted: [f for f in files if _plain(f.file_path) in wanted],
+                lambda rows: self.stamper.stamp(name, rows),
+                self.locks,
+                REWRITE_REASON,
+            )
+            if done is not None:
+                replaced, new_files, rows = done
+                report.files_rewritten += len(replaced)
+                report.rows_restamped += rows
+                written.update({_plain(f.file_path): self.stamper.epoch for f in new_files})
+            if self.on_day:
+                self.on_day()
+        return written
