@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pytest
-
 from loglake.context import stamps, views
 from loglake.ingest.pipeline import IngestOptions, ingest
 from loglake.lake import catalog as lake_catalog
@@ -116,13 +114,13 @@ def test_files_not_known_current_are_joined_and_the_answer_is_the_same(tmp_path,
     assert stamps.split(root, "vpc_flow_logs", engine.snapshot_files(_flows(lake)), _epoch(lake))[1] == []
 
 
-@pytest.mark.parametrize("workers", [2])
-def test_compacted_files_are_checked_and_read_their_stamps_again(tmp_path, lake, workers):
+def test_compacted_files_are_checked_and_read_their_stamps_again(tmp_path, lake):
     snapshot(lake, FIRST, [instance("i-0aaa", MOVED_IP, "eni-0aaa", PAYMENTS)])
     raw = tmp_path / "raw"
     for n in range(3):  # three objects of one day, three ingest runs: three small files to merge
-        write_flow_lines(raw / str(n), f"p{n}", [(FIRST + dt.timedelta(hours=n), CLIENT, "10.0.7.7", MOVED_IP, "ACCEPT")])
-        ingest(IngestOptions(sources=[str(raw / str(n))], lake=lake, workers=workers))
+        flow = (FIRST + dt.timedelta(hours=n), CLIENT, "10.0.7.7", MOVED_IP, "ACCEPT")
+        write_flow_lines(raw / str(n), f"p{n}", [flow])
+        ingest(IngestOptions(sources=[str(raw / str(n))], lake=lake, workers=2))
     location = lake_catalog.LakeLocation(lake)
     report = maintenance.compact(_flows(lake), "vpc_flow_logs", lake_locks(location))
     assert (report.files_before, report.files_after) == (3, 1)
