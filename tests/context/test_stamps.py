@@ -12,6 +12,7 @@ from loglake.lake import catalog as lake_catalog
 from loglake.lake import maintenance
 from loglake.lake.locks import lake_locks
 from loglake.query import engine
+from loglake.web.readonly import ReadOnlyLake
 from tests.context.estate import instance, snapshot, write_flow_lines
 
 FIRST = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
@@ -100,9 +101,10 @@ def test_files_not_known_current_are_joined_and_the_answer_is_the_same(tmp_path,
     con = engine.connect(lake)
     sql = _view_sql(con, "vpc_flow_logs").upper()
     assert "UNION ALL BY NAME" in sql and " JOIN " in sql  # one file reads its stamps, the other joins
-    assert con.execute(f"SELECT {COLUMNS} FROM vpc_flow_logs_ctx ORDER BY lake_time").fetchall() == _joined(
-        con, "vpc_flow_logs"
-    )
+    expected = _joined(con, "vpc_flow_logs")
+    assert con.execute(f"SELECT {COLUMNS} FROM vpc_flow_logs_ctx ORDER BY lake_time").fetchall() == expected
+    web = ReadOnlyLake(lake).reader().cur  # a cursor of the web's locked-down connection reads the same
+    assert web.execute(f"SELECT {COLUMNS} FROM vpc_flow_logs_ctx ORDER BY lake_time").fetchall() == expected
 
     stamps.record_path(root, "vpc_flow_logs").write_text("{not json")  # unreadable: every file joins
     con = engine.connect(lake)

@@ -115,8 +115,8 @@ class Stamper:
             found = con.execute(f"SELECT __rid, {_computed(table)} FROM ({enriched})").to_arrow_table()
         finally:
             con.unregister("__stamp_rows")
-        # One thread's joins keep the rows' order; an ORDER BY would double the cost of stamping to make sure,
-        # so the order is checked and only a reordered result is put back in place.
+        # The joins do not keep the rows' order, even on one thread; putting them back by position costs less
+        # than an ORDER BY (which doubled the cost of stamping), and nothing when the order came out unchanged.
         order = found.column("__rid").to_numpy()
         found = found.drop_columns(["__rid"])
         if np.array_equal(order, positions):
@@ -211,8 +211,8 @@ def split(root: Path, table: str, files: list[str], epoch: str) -> tuple[list[st
 
 
 def use_stamps(con: duckdb.DuckDBPyConnection, tables: dict[str, Table]) -> None:
-    """Re-create `<table>_ctx` so that files whose stamps are current read them (call after views.create_views,
-    on a connection made by engine.connect: it knows the lake folder and each table's file index)."""
+    """Re-create `<table>_ctx` so that files whose stamps are current read them (after views.create_views, on
+    a connection made by engine.connect: it knows the lake folder)."""
     from loglake.query import engine, pruning
 
     lake = pruning.lake_of(con)
@@ -225,11 +225,20 @@ def use_stamps(con: duckdb.DuckDBPyConnection, tables: dict[str, Table]) -> None
         current, stale = split(lake.root, name, engine.snapshot_files(table, lake=lake.root), epoch)
         if not current:
             continue  # every row joins: the view views.create_views made
-        if stale and name not in lake.indexes:
-            continue  # no shape to read files by name with
-        source = f'main."{name}"' if not stale else f"({pruning.files_sql(name, current)})"
-        other = f"({pruning.files_sql(name, stale)})" if stale else None
+        source = f'main."{name}"' if not stale else files_relation(name, current)
+        other = files_relation(name, stale) if stale else None
         con.execute(f'CREATE OR REPLACE VIEW main."{views.view_name(name)}" AS {views.split_sql(name, source, other)}')
+
+
+def files_relation(name: str, files: list[str], file_column: str | None = None) -> str:
+    """Some of the table's files, with all of its columns (a file older than a column lacks it): the table's
+    view gives the shape. Nothing connection-local (a web cursor sees only the connection's views and tables)."""
+    listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+    named = f", filename = '{file_column}'" if file_column else ""
+    return (
+        f'((SELECT * FROM main."{name}" LIMIT 0) UNION ALL BY NAME '
+        f"(SELECT * FROM read_parquet([{listed}], union_by_name = true{named})))"
+    )
 
 
 def _has_stamps(table: Table) -> bool:
@@ -274,11 +283,10 @@ class _Restamp:
         self.stamper = Stamper.of(self.con)
 
     def table(self, name: str, table: Table) -> RestampReport:
-        from loglake.query import engine, pruning
+        from loglake.query import engine
 
         report = RestampReport(name)
-        lake = pruning.lake_of(self.con)
-        if table.current_snapshot() is None or lake is None or name not in lake.indexes:
+        if table.current_snapshot() is None:
             return report
         epoch = self.stamper.epoch
         _, todo = split(self.root, name, engine.snapshot_files(table, lake=self.root), epoch)
@@ -294,13 +302,7 @@ class _Restamp:
 
     def _files_with_wrong_stamps(self, name: str, files: list[str]) -> set[str]:
         """The files holding a row whose stamp is not what the index says now."""
-        from loglake.query import pruning
-
-        listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
-        rows = (
-            f'(SELECT * FROM "{pruning.shape_name(name)}" UNION ALL BY NAME '
-            f"SELECT * FROM read_parquet([{listed}], filename = '{FILE_COLUMN}', union_by_name = true))"
-        )
+        rows = files_relation(name, files, FILE_COLUMN)
         added = views.added_columns(name)
         differs = " OR ".join(
             f"{views.stored_column(c)} IS DISTINCT FROM {c}" if c in added else f"{views.stored_column(c)} IS NOT NULL"

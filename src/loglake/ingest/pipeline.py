@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
+
 from loglake.context import stamps
 from loglake.formats import registry, vpcflow
 from loglake.ingest import faults
@@ -23,8 +25,10 @@ from loglake.ingest.worker import Batch, BatchResult, run_batch
 from loglake.lake import catalog as lake_catalog
 from loglake.lake import rejects as rejects_table
 from loglake.lake import state as lake_state
+from loglake.lake.catalog import LakeError
 from loglake.lake.ledger import Ledger
 from loglake.lake.locks import commit_lock, holding, lake_locks
+from loglake.query.engine import QueryError
 
 # Compressed input per batch: small enough that every worker gets several batches and that a batch's decoded
 # records (held until the batch is written) stay well under a gigabyte; large enough for sizeable Parquet files.
@@ -86,6 +90,16 @@ def ensure_tables(lake: Path) -> None:
         lake_catalog.ensure_table(catalog, name, stamps.table_schema(name, schema))
 
 
+def _stamper(lake: Path) -> stamps.Stamper | None:
+    """The asset index rows are written with (context/stamps.py). None when it cannot be read here (no DuckDB
+    Iceberg extension where a Lambda runs, damaged assets): rows are written without stamps, and the views join
+    them, as they do rows an older loglake wrote."""
+    try:
+        return stamps.load(lake)
+    except (QueryError, LakeError, duckdb.Error, OSError):
+        return None
+
+
 def plan(options: IngestOptions) -> list[ObjectRef]:
     """Every object of every source, in a stable order (a source listed twice is read once)."""
     return _unique(ref for source in options.sources for ref in list_objects(source, options.endpoint_url))
@@ -114,7 +128,7 @@ def ingest(
     started = time.perf_counter()
     objects = plan(options) if objects is None else _unique(objects)
     ensure_tables(options.lake)
-    stamper = stamps.load(options.lake)  # rows are written with the asset they name (context/stamps.py)
+    stamper = _stamper(options.lake)
     location = lake_catalog.LakeLocation(options.lake)
     ledger = Ledger(lake_state.ingest_state_url(location), lake_locks(location))
     summary = Summary()
@@ -255,7 +269,7 @@ def _take(iterator: Iterator[Batch], n: int) -> list[Batch]:
     return [b for _, b in zip(range(n), iterator, strict=False)]
 
 
-def _commit(results: list[BatchResult], catalog, ledger: Ledger, stamped: tuple[Path, stamps.Stamper]) -> None:
+def _commit(results: list[BatchResult], catalog, ledger: Ledger, stamped: tuple[Path, stamps.Stamper | None]) -> None:
     """One snapshot per table for several batches, then one ledger transaction: few commits, still atomic.
 
     The stamped tables' new files are recorded at the run's index epoch after their commit: a run killed in
@@ -266,8 +280,8 @@ def _commit(results: list[BatchResult], catalog, ledger: Ledger, stamped: tuple[
         files = {r.batch: r.files[name] for r in results if name in r.files}
         with holding(ledger.locks, commit_lock(name)):
             lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files)
-        if stamps.stamped(name):
-            root, stamper = stamped
+        root, stamper = stamped
+        if stamper is not None and stamps.stamped(name):
             written = {f.file_path: stamper.epoch for batch_files in files.values() for f in batch_files}
             stamps.record(root, name, written, ledger.locks)
         faults.point("between-table-commits")

@@ -37,10 +37,10 @@ from pyiceberg.table import Table
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from loglake.context import stamps
 from loglake.context import views as context_views
 from loglake.formats import registry
 from loglake.lake import catalog as lake_catalog
-from loglake.policy.assets import ASSETS
 from loglake.query import engine
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its "falling back to Command" warnings are our refusals
@@ -172,14 +172,19 @@ class ReadOnlyLake:
         if set(state) != set(self._state):
             return False  # a table appeared or went: format views and allowed folders depend on the set
         changed = [name for name in state if state[name] != self._state[name]]
+        if not changed:
+            return True
+        catalog = lake_catalog.open_catalog(self.location)
         for name in changed:
-            table = lake_catalog.load_table(lake_catalog.open_catalog(self.location), name)
+            table = lake_catalog.load_table(catalog, name)
             if table.current_snapshot() is None:
                 return False  # iceberg_scan cannot read a table without a snapshot: rebuild (and materialise it)
             _point_view(self._con, name, table)  # files in the lake: allowed
             self.tables.add(name)
-        if ASSETS in changed:  # the identifier index is built from the assets, not a view over them
-            context_views.build_index(self._con)
+        # The enriched views read each file's asset stamps only while they are current: new files, a new index
+        # (an inventory run) or restamped files all change which files those are.
+        context_views.create_views(self._con, self.tables)
+        stamps.use_stamps(self._con, {n: lake_catalog.load_table(catalog, n) for n in self.tables if stamps.stamped(n)})
         return True
 
 
