@@ -43,6 +43,7 @@ def _ingest_flows(tmp_path, lake) -> None:
         [
             (SECOND + dt.timedelta(hours=1), CLIENT, "10.0.7.7", MOVED_IP, "REJECT"),
             (SECOND - dt.timedelta(hours=1), CLIENT, "10.0.7.7", MOVED_IP, "ACCEPT"),
+            (SECOND + dt.timedelta(hours=2), CLIENT, "10.0.7.7", "10.0.9.9", "ACCEPT"),  # an address nobody holds
         ],
     )
     ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=1))
@@ -54,7 +55,7 @@ def test_rows_are_written_with_their_asset_and_the_view_reads_it(tmp_path, lake)
 
     con = engine.connect(lake)
     stored = con.execute("SELECT lake_asset_name, lake_asset_sensitivity, lake_asset_match FROM vpc_flow_logs")
-    assert set(stored.fetchall()) == {("prod-int-payments", "restricted", "dstaddr")}
+    assert set(stored.fetchall()) == {("prod-int-payments", "restricted", "dstaddr"), (None, None, None)}
     assert " JOIN " not in _view_sql(con, "vpc_flow_logs").upper()  # every file current: no join at all
     assert con.execute(f"SELECT {COLUMNS} FROM vpc_flow_logs_ctx ORDER BY lake_time").fetchall() == _joined(
         con, "vpc_flow_logs"
@@ -65,6 +66,9 @@ def test_an_inventory_run_that_moves_an_ip_restamps_only_the_rows_after_the_move
     snapshot(lake, FIRST, [instance("i-0aaa", MOVED_IP, "eni-0aaa", PAYMENTS)])
     _ingest_flows(tmp_path, lake)  # stamped while payments held the address, the flow after SECOND too
     before = set(engine.snapshot_files(_flows(lake)))
+    first_epoch = _epoch(lake)
+    root = lake_catalog.LakeLocation(lake).root
+    first_index = stamps.index_path(root, first_epoch).read_bytes()  # kept by the ingest
 
     # the second run: the payments instance got a new address and the sandbox took the old one at SECOND
     moved = [instance("i-0aaa", "10.0.1.50", "eni-0aaa", PAYMENTS), instance("i-0bbb", MOVED_IP, "eni-0bbb", SANDBOX)]
@@ -77,6 +81,7 @@ def test_an_inventory_run_that_moves_an_ip_restamps_only_the_rows_after_the_move
         ("ACCEPT", "prod-int-payments", "restricted", "dstaddr"),
         ("ACCEPT", "prod-int-payments", "restricted", "dstaddr"),  # an hour before the move
         ("REJECT", "dev-int-sandbox", "public", "dstaddr"),  # an hour after it: restamped
+        ("ACCEPT", None, None, None),
     ]
     assert rows == _joined(con, "vpc_flow_logs")
     assert " JOIN " not in _view_sql(con, "vpc_flow_logs").upper()
@@ -88,6 +93,13 @@ def test_an_inventory_run_that_moves_an_ip_restamps_only_the_rows_after_the_move
     # nothing left to do: a second restamp checks no file
     report = next(r for r in stamps.restamp(lake) if r.table == "vpc_flow_logs")
     assert (report.files_checked, report.files_rewritten) == (0, 0)
+    # Files still recorded at the first epoch (as if the restamp had not run) are checked only in the rows that
+    # carry an identifier whose index rows changed: the three flows to the moved address, not the fourth.
+    assert not stamps.index_path(root, first_epoch).exists()  # no file is recorded at it any more
+    stamps.index_path(root, first_epoch).write_bytes(first_index)
+    stamps.record(root, "vpc_flow_logs", dict.fromkeys(after, first_epoch), lake_locks(lake_catalog.LakeLocation(lake)))
+    report = next(r for r in stamps.restamp(lake) if r.table == "vpc_flow_logs")
+    assert (report.files_checked, report.rows_checked, report.files_current, report.files_rewritten) == (2, 3, 2, 0)
 
 
 def test_files_not_known_current_are_joined_and_the_answer_is_the_same(tmp_path, lake):
@@ -109,7 +121,7 @@ def test_files_not_known_current_are_joined_and_the_answer_is_the_same(tmp_path,
     stamps.record_path(root, "vpc_flow_logs").write_text("{not json")  # unreadable: every file joins
     con = engine.connect(lake)
     assert "lake_asset_name AS asset_name" not in _view_sql(con, "vpc_flow_logs")
-    assert len(con.execute("SELECT * FROM vpc_flow_logs_ctx").fetchall()) == 3
+    assert len(con.execute("SELECT * FROM vpc_flow_logs_ctx").fetchall()) == 4
 
     report = next(r for r in stamps.restamp(lake) if r.table == "vpc_flow_logs")
     assert (report.files_checked, report.files_current, report.files_rewritten) == (2, 2, 0)  # checked, all right

@@ -194,7 +194,8 @@ def _record_assets(lake: Path, snapshot: Inventory, policy: Policy) -> None:
     from loglake.policy.assets import write_assets
 
     try:
-        changes = write_assets(lake, snapshot, policy)
+        with console_err.status("recording the assets (and the log rows they restamp)..."):
+            changes = write_assets(lake, snapshot, policy)
     except LakeError as error:
         _fail(str(error))
     console_err.print(

@@ -32,6 +32,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from pyiceberg.table import Table
 
 from loglake.context import views
@@ -196,6 +197,29 @@ def record(root: Path, table: str, files: dict[str, str], locks: Locks, *, live:
         partial.replace(path)  # a reader sees the old record or the new one, never half of one
 
 
+def index_path(root: Path, epoch: str) -> Path:
+    return root / FOLDER / f"index-{epoch}.parquet"
+
+
+def keep_index(root: Path, stamper: Stamper) -> None:
+    """Keep the index of an epoch files are recorded at: a restamp then checks only the rows an inventory
+    change could have moved (the identifiers whose index rows differ), not every row of those files."""
+    path = index_path(root, stamper.epoch)
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.tmp")
+    pq.write_table(stamper.index, partial)
+    partial.replace(path)
+
+
+def forget_indexes(root: Path, keep: set[str]) -> None:
+    """Delete the kept indexes of epochs no table records a file at any more."""
+    for path in (root / FOLDER).glob("index-*.parquet"):
+        if path.name.removeprefix("index-").removesuffix(".parquet") not in keep:
+            path.unlink(missing_ok=True)
+
+
 def _plain(path: str) -> str:
     return path.removeprefix("file://")
 
@@ -253,6 +277,7 @@ def _has_stamps(table: Table) -> bool:
 class RestampReport:
     table: str
     files_checked: int = 0  # files not recorded at the current epoch
+    rows_checked: int = 0  # their rows compared with the index (only those an index change could move, where known)
     files_current: int = 0  # of those, files whose stamps agreed with the index: recorded, not rewritten
     files_rewritten: int = 0
     rows_restamped: int = 0
@@ -266,10 +291,16 @@ def restamp(lake: Path, on_day: Callable[[], None] | None = None) -> list[Restam
     location = lake_catalog.LakeLocation(lake)
     catalog = lake_catalog.open_catalog(location)
     names = [name for name in lake_catalog.table_names(catalog) if stamped(name)]
+    tables = {name: lake_catalog.load_table(catalog, name) for name in names}
+    if all(table.current_snapshot() is None for table in tables.values()):
+        return [RestampReport(name) for name in names]  # no rows yet: nothing to check
     for name in names:  # a lake an older loglake wrote gains the stamp columns
-        lake_catalog.ensure_table(catalog, name, pa.schema(ASSET_STAMP_FIELDS))
+        tables[name] = lake_catalog.ensure_table(catalog, name, pa.schema(ASSET_STAMP_FIELDS))
     run = _Restamp(engine.connect(lake), location.root, lake_locks(location), on_day)
-    return [run.table(name, lake_catalog.load_table(catalog, name)) for name in names]
+    keep_index(location.root, run.stamper)
+    reports = [run.table(name, table) for name, table in tables.items()]
+    forget_indexes(location.root, {epoch for name in names for epoch in recorded(location.root, name).values()})
+    return reports
 
 
 @dataclass
@@ -289,10 +320,16 @@ class _Restamp:
         if table.current_snapshot() is None:
             return report
         epoch = self.stamper.epoch
-        _, todo = split(self.root, name, engine.snapshot_files(table, lake=self.root), epoch)
-        report.files_checked = len(todo)
-        wrong = self._files_with_wrong_stamps(name, todo) if todo else set()
-        agreed = {path: epoch for path in todo if path not in wrong}
+        known = recorded(self.root, name)
+        by_epoch: dict[str | None, list[str]] = defaultdict(list)
+        for path in engine.snapshot_files(table, lake=self.root):
+            if known.get(path) != epoch:
+                by_epoch[known.get(path)].append(path)
+        wrong: set[str] = set()
+        for since, files in by_epoch.items():
+            report.files_checked += len(files)
+            wrong |= self._files_with_wrong_stamps(name, files, self._changed_since(since), report)
+        agreed = {path: epoch for files in by_epoch.values() for path in files if path not in wrong}
         report.files_current = len(agreed)
         written = self._rewrite(table, wrong, report) if wrong else {}
         table.refresh()
@@ -300,17 +337,46 @@ class _Restamp:
         record(self.root, name, {**agreed, **written}, self.locks, live=live)
         return report
 
-    def _files_with_wrong_stamps(self, name: str, files: list[str]) -> set[str]:
-        """The files holding a row whose stamp is not what the index says now."""
+    def _changed_since(self, epoch: str | None) -> str | None:
+        """A relation of the identifier values whose index rows differ between `epoch` and now: only rows
+        carrying one can have a stamp the change made wrong. None (check every row) when the epoch's index
+        was not kept, or was made by views matching differently."""
+        kept = index_path(self.root, epoch) if epoch else None
+        if kept is None or not kept.exists() or not epoch.startswith(_views_version() + "-"):
+            return None
+        name = f"__changed_{hashlib.sha256(epoch.encode()).hexdigest()[:12]}"
+        old = f"read_parquet('{str(kept).replace(chr(39), chr(39) * 2)}')"
+        ours = f"main.{INDEX}"
+        try:
+            self.con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT DISTINCT id_value FROM ("
+                f"(SELECT {INDEX_COLUMNS} FROM {old} EXCEPT ALL SELECT {INDEX_COLUMNS} FROM {ours}) UNION ALL "
+                f"(SELECT {INDEX_COLUMNS} FROM {ours} EXCEPT ALL SELECT {INDEX_COLUMNS} FROM {old}))"
+            )
+        except duckdb.Error:
+            return None  # unreadable or of another shape: check every row
+        return name
+
+    def _files_with_wrong_stamps(
+        self, name: str, files: list[str], changed: str | None, report: RestampReport
+    ) -> set[str]:
+        """The files holding a row whose stamp is not what the index says now; with `changed`, only rows
+        carrying one of its values are looked at (the others' stamps cannot have moved)."""
         rows = files_relation(name, files, FILE_COLUMN)
+        if changed is not None:
+            carrying = " OR ".join(f"{m.expression} IN (SELECT id_value FROM {changed})" for m in views.MATCHES[name])
+            rows = f"(SELECT l.* FROM {rows} AS l WHERE {carrying})"
         added = views.added_columns(name)
         differs = " OR ".join(
             f"{views.stored_column(c)} IS DISTINCT FROM {c}" if c in added else f"{views.stored_column(c)} IS NOT NULL"
             for c in ASSET_STAMP_COLUMNS
         )
-        enriched = views.enriched_sql(name, rows)
-        found = self.con.execute(f"SELECT DISTINCT {FILE_COLUMN} FROM ({enriched}) WHERE {differs}").fetchall()
-        return {row[0] for row in found}
+        found = self.con.execute(
+            f"SELECT {FILE_COLUMN}, count(*), count(*) FILTER (WHERE {differs}) "
+            f"FROM ({views.enriched_sql(name, rows)}) GROUP BY ALL"
+        ).fetchall()
+        report.rows_checked += sum(row[1] for row in found)
+        return {row[0] for row in found if row[2]}
 
     def _rewrite(self, table: Table, paths: set[str], report: RestampReport) -> dict[str, str]:
         """Rewrite these files with current stamps, one commit per day; the new files' paths -> the epoch."""

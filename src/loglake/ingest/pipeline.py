@@ -282,6 +282,7 @@ def _commit(results: list[BatchResult], catalog, ledger: Ledger, stamped: tuple[
             lake_catalog.commit_data_files(lake_catalog.load_table(catalog, name), files)
         root, stamper = stamped
         if stamper is not None and stamps.stamped(name):
+            stamps.keep_index(root, stamper)
             written = {f.file_path: stamper.epoch for batch_files in files.values() for f in batch_files}
             stamps.record(root, name, written, ledger.locks)
         faults.point("between-table-commits")
