@@ -205,8 +205,8 @@ def keep_index(root: Path, stamper: Stamper) -> None:
     """Keep the index of an epoch files are recorded at: a restamp then checks only the rows an inventory
     change could have moved (the identifiers whose index rows differ), not every row of those files."""
     path = index_path(root, stamper.epoch)
-    if path.exists():
-        return
+    if path.exists() or stamper.index.num_rows == 0:
+        return  # without assets, every identifier an inventory adds is a change: every row is compared anyway
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp")
     pq.write_table(stamper.index, partial)
