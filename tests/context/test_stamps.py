@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import subprocess
+import sys
 
 from loglake.context import stamps, views
 from loglake.ingest.pipeline import IngestOptions, ingest
@@ -152,3 +155,29 @@ def _flows(lake):
 
 def _epoch(lake) -> str:
     return stamps.index_epoch(engine.connect(lake))
+
+
+def test_a_restamp_killed_between_days_leaves_right_answers_and_the_next_one_finishes(tmp_path, lake):
+    _ingest_flows(tmp_path, lake)  # before any inventory: every stamp says "no asset"
+    inventory = (
+        "import datetime as dt, sys; from pathlib import Path; from tests.context.estate import instance, snapshot; "
+        "snapshot(Path(sys.argv[1]), dt.datetime(2026, 3, 2, 8, tzinfo=dt.UTC), "
+        "[instance('i-0aaa', '10.0.1.23', 'eni-0aaa', {'Name': 'prod-int-payments'})])"
+    )
+    env = {**os.environ, "LOGLAKE_FAULT": "context-before-commit:2"}  # dies before the second day's commit
+    command = [sys.executable, "-c", inventory, str(lake)]
+    killed = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert killed.returncode == 137, killed.stderr
+
+    con = engine.connect(lake)
+    sql = _view_sql(con, "vpc_flow_logs").upper()
+    assert " JOIN " in sql and "UNION" not in sql  # the first day's rewritten file is not recorded yet: all join
+    rows = con.execute(f"SELECT {COLUMNS} FROM vpc_flow_logs_ctx ORDER BY lake_time").fetchall()
+    assert rows == _joined(con, "vpc_flow_logs")
+    assert [r[2] for r in rows] == ["prod-int-payments"] * 3 + [None]
+
+    report = next(r for r in stamps.restamp(lake) if r.table == "vpc_flow_logs")
+    assert (report.files_current, report.files_rewritten) == (1, 1)  # the day done before the kill, the other
+    con = engine.connect(lake)
+    assert " JOIN " not in _view_sql(con, "vpc_flow_logs").upper()
+    assert con.execute(f"SELECT {COLUMNS} FROM vpc_flow_logs_ctx ORDER BY lake_time").fetchall() == rows

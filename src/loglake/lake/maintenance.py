@@ -34,6 +34,7 @@ from loglake.lake.catalog import retry_commit
 from loglake.lake.locks import Locks, commit_lock, holding
 
 REWRITE_PROPERTY = "loglake.rewrite"
+BEFORE_COMMIT = {"compaction": "compact-before-commit"}  # fault points (ingest/faults.py) by rewrite reason
 SMALL_FILE_BYTES = 64 << 20  # files below this are merged; a day's compacted file is up to the table's target
 EPOCH_DAY = dt.date(1970, 1, 1)
 
@@ -114,7 +115,7 @@ def rewrite_day(
             return None
         rows = transform(datafiles.read_data_files(table, chosen))
         written = datafiles.write_data_files(table, rows, uuid.uuid4())
-        faults.point("compact-before-commit")
+        faults.point(BEFORE_COMMIT.get(reason, f"{reason}-before-commit"))
         with holding(locks, commit_lock(table.name()[-1])):
             table.refresh()
             live = {t.file.file_path for t in table.scan(row_filter=_day_filter(day)).plan_files()}
