@@ -39,6 +39,7 @@ from loglake.context import views
 from loglake.context.index import INDEX
 from loglake.lake import catalog as lake_catalog
 from loglake.lake import maintenance
+from loglake.lake.atomic import write_atomically, write_bytes_atomically
 from loglake.lake.columns import ASSET_STAMP_COLUMNS, ASSET_STAMP_FIELDS
 from loglake.lake.locks import Locks, holding, lake_locks
 from loglake.policy.assets import ASSETS
@@ -185,16 +186,12 @@ def recorded(root: Path, table: str) -> dict[str, str]:
 def record(root: Path, table: str, files: dict[str, str], locks: Locks, *, live: set[str] | None = None) -> None:
     """Add files (path -> epoch) to the table's record; with `live`, forget files not in it (replaced by
     compaction or a restamp, dropped by retention). Under a lock: ingest runs and restamps record at once."""
-    path = record_path(root, table)
     with holding(locks, LOCK):
         current = recorded(root, table)
         if live is not None:
             current = {p: epoch for p, epoch in current.items() if p in live}
         current.update({_plain(p): epoch for p, epoch in files.items()})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(json.dumps({"files": current}, sort_keys=True))
-        partial.replace(path)  # a reader sees the old record or the new one, never half of one
+        write_bytes_atomically(record_path(root, table), json.dumps({"files": current}, sort_keys=True).encode())
 
 
 def index_path(root: Path, epoch: str) -> Path:
@@ -207,10 +204,7 @@ def keep_index(root: Path, stamper: Stamper) -> None:
     path = index_path(root, stamper.epoch)
     if path.exists() or stamper.index.num_rows == 0:
         return  # without assets, every identifier an inventory adds is a change: every row is compared anyway
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
-    pq.write_table(stamper.index, partial)
-    partial.replace(path)
+    write_atomically(path, lambda partial: pq.write_table(stamper.index, partial))
 
 
 def forget_indexes(root: Path, keep: set[str]) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from loglake.detect.connection import Scopes, TimeRange, shapes_connection, shap
 from loglake.detect.rule import ENTITIES, Rule
 from loglake.detect.shared import SharedCtes
 from loglake.formats import registry
+from loglake.lake.atomic import write_bytes_atomically
 
 MAX_REFS = 20  # raw-event references kept per hit; the count says how many there were
 
@@ -172,10 +172,7 @@ def _read_bindings(path: Path, shapes_key: str) -> dict[str, dict]:
 def _write_bindings(path: Path, shapes_key: str, entries: dict[str, dict]) -> None:
     """Written whole and renamed into place: a reader sees the old file or the new one."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}")
-        partial.write_bytes(orjson.dumps({"shapes": shapes_key, "bindings": entries}))
-        partial.replace(path)
+        write_bytes_atomically(path, orjson.dumps({"shapes": shapes_key, "bindings": entries}))
     except OSError:
         return  # a lake folder that cannot be written binds every run, as before
 

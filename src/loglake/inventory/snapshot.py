@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loglake.lake.atomic import write_bytes_atomically
+
 FORMAT = "loglake-inventory/1"
 
 S3_BUCKET = "AWS::S3::Bucket"
@@ -145,7 +147,5 @@ def load_inventory(path: Path) -> Inventory:
 
 
 def save_inventory(inventory: Inventory, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(inventory.to_json(), indent=2, sort_keys=False, default=str) + "\n")
-    tmp.replace(path)
+    text = json.dumps(inventory.to_json(), indent=2, sort_keys=False, default=str) + "\n"
+    write_bytes_atomically(path, text.encode())

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-import uuid
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,6 +25,8 @@ from pyiceberg.manifest import DataFile, ManifestContent, ManifestEntryStatus
 from pyiceberg.table import Table
 from pyiceberg.table.snapshots import Snapshot
 from pyiceberg.types import TimestamptzType
+
+from loglake.lake.atomic import write_atomically
 
 INDEX_FOLDER = "file-index"
 TIMESTAMP = pa.timestamp("us", tz="UTC")
@@ -199,11 +200,10 @@ def _summary_files(snapshot: Snapshot) -> int | None:
 
 
 def _write(folder: Path, target: Path, rows: dict[str, dict]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    ordered = sorted(rows.values(), key=lambda row: (row["day"] is None, row["day"] or 0, row["path"]))
-    temporary = folder / f".{target.stem}-{uuid.uuid4().hex}.tmp"
-    pq.write_table(pa.Table.from_pylist(ordered, schema=SCHEMA), temporary, row_group_size=ROW_GROUP)
-    temporary.replace(target)
+    ordered = pa.Table.from_pylist(
+        sorted(rows.values(), key=lambda row: (row["day"] is None, row["day"] or 0, row["path"])), schema=SCHEMA
+    )
+    write_atomically(target, lambda partial: pq.write_table(ordered, partial, row_group_size=ROW_GROUP))
     _remove_old(folder, keep=target)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import orjson
 
+from loglake.lake.atomic import write_bytes_atomically
+
 KEEP = 100
 
 
@@ -22,11 +24,7 @@ class QueryHistory:
         entry = {"sql": sql, "at": at, "rows": rows, "elapsed_ms": elapsed_ms}
         with self._lock:
             entries = [*self._read(), entry][-self.keep :]
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # write whole and rename: a crash mid-write never leaves a torn history
-            temporary = self.path.with_suffix(".tmp")
-            temporary.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in entries))
-            temporary.replace(self.path)
+            write_bytes_atomically(self.path, b"".join(orjson.dumps(e) + b"\n" for e in entries))
 
     def entries(self) -> list[dict]:
         """Newest first."""
