@@ -104,15 +104,20 @@ def timed_restamp(lake: Path, label: str) -> None:
 
 def restamp_checks(lake: Path) -> None:
     """A restamp's check of every flow file, as after an inventory change, twice: with the previous epoch's
-    index kept (only rows carrying an identifier whose index rows changed are compared) and without it (every
-    row is). The change: one asset's sensitivity, in a copy of the current index; nothing needs rewriting."""
+        index kept (only rows carrying an identifier whose index rows changed are compared) and without it (every
+        row is). The change: the sensitivity of the asset the most flows name, in a copy of the current index (the
+    dearest one-asset change); nothing needs rewriting."""
     root = lake_catalog.LakeLocation(lake).root
     con = engine.connect(lake)
     stamper = stamps.Stamper.of(con)
     files = stamps.recorded(root, "vpc_flow_logs")
+    busiest = con.execute(  # the asset the most flows name: the dearest one-asset change to check
+        "SELECT asset_name FROM vpc_flow_logs_ctx WHERE asset_name IS NOT NULL GROUP BY ALL ORDER BY count(*) DESC"
+    ).fetchone()[0]
     changed = con.execute(
-        f"SELECT * REPLACE (CASE WHEN asset_name = 'prod-int-payments' THEN 'internal' ELSE sensitivity END "
-        f"AS sensitivity) FROM main.{views.INDEX}"
+        f"SELECT * REPLACE (CASE WHEN asset_name = ? THEN 'reclassified' ELSE sensitivity END AS sensitivity) "
+        f"FROM main.{views.INDEX}",
+        [busiest],
     ).to_arrow_table()
     previous = stamper.epoch.rsplit("-", 1)[0] + "-0000000000000000"  # the same views, another index
     stamps.keep_index(root, stamps.Stamper(previous, changed))
