@@ -37,8 +37,8 @@ def demo_alerts(demo: tuple[Path, DemoManifest], tmp_path_factory: pytest.TempPa
     raw, manifest = demo
     work = tmp_path_factory.mktemp("demo-detect")
     lake = work / "lake"
+    write_demo_assets(lake, manifest.seed, manifest.start)  # before the logs, as `loglake demo` does
     ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=2))
-    write_demo_assets(lake, manifest.seed, manifest.start)
     add_feed(lake, write_intel_feed(work, manifest))
     result = detect(lake, load_rulebook(None).rules)
     assert not result.errors, [r.error for r in result.errors]

@@ -35,8 +35,9 @@ def build_web_lake(root: Path) -> Path:
 
     raw, lake = root / "raw", root / "lake"
     generate_raw_logs(raw, days=1, seed=7, end=WEB_LAKE_END, scale=0.2, workers=2)
-    ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=2))
+    # the posture first, as the demo does: rows are stamped with their asset at ingest, none restamped after
     write_demo_assets(lake, 7, WEB_LAKE_END - dt.timedelta(days=1))  # alerts and hunts name the assets
+    ingest(IngestOptions(sources=[str(raw)], lake=lake, workers=2))
     rules = [rule for rule in load_rulebook(None).rules if rule.id in WEB_RULES]
     detect(lake, rules)
     return lake
