@@ -42,7 +42,7 @@ from loglake.lake import maintenance
 from loglake.lake.atomic import write_atomically, write_bytes_atomically
 from loglake.lake.columns import ASSET_STAMP_COLUMNS, ASSET_STAMP_FIELDS
 from loglake.lake.locks import Locks, holding, lake_locks
-from loglake.policy.assets import ASSETS
+from loglake.policy.assets_schema import ASSETS
 
 FOLDER = "context-stamps"
 LOCK = "context-stamps"
@@ -155,14 +155,20 @@ def _connection(stamper: Stamper) -> duckdb.DuckDBPyConnection:
 
 
 def load(lake: Path) -> Stamper:
-    """The index as the lake's `assets` table gives it now (an empty one without assets)."""
+    """The index as the lake's `assets` table gives it now (an empty one without assets).
+
+    Read from the table's Parquet files (DuckDB's Iceberg extension takes a third of a second to load, and
+    every ingest run pays this); the index and its epoch are those a query connection builds."""
     from loglake.query import engine  # engine builds the views with this module
 
     location = lake_catalog.LakeLocation(lake)
     catalog = lake_catalog.open_catalog(location)
-    con = engine.open_duckdb(location, threads=1)
-    if ASSETS in lake_catalog.table_names(catalog):
-        engine.register_table(con, ASSETS, lake_catalog.load_table(catalog, ASSETS))
+    assets = lake_catalog.load_table(catalog, ASSETS) if ASSETS in lake_catalog.table_names(catalog) else None
+    if assets is None or assets.current_snapshot() is None:
+        return Stamper(f"{_views_version()}-0-{0:016x}", pa.table({}))  # index_epoch of an empty index
+    con = engine.open_duckdb(location, threads=1) if location.on_s3 else duckdb.connect(config={"threads": 1})
+    con.execute("SET TimeZone = 'UTC'")
+    engine.register_files(con, ASSETS, assets)
     views.build_index(con)
     return Stamper.of(con)
 

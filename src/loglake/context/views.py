@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import duckdb
 
 from loglake.context.index import ASSET_COLUMNS, IDENTIFIERS, INDEX, index_sql
-from loglake.policy.assets import ASSETS
-from loglake.policy.assets import SCHEMA as ASSETS_SCHEMA
+from loglake.policy.assets_schema import ASSETS
+from loglake.policy.assets_schema import SCHEMA as ASSETS_SCHEMA
 from loglake.query import dialects
 
 SUFFIX = "_ctx"

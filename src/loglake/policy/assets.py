@@ -24,33 +24,12 @@ from loglake.inventory import snapshot as t
 from loglake.inventory.snapshot import Inventory
 from loglake.lake import catalog as lake_catalog
 from loglake.lake.catalog import LakeError, LakeLocation
-from loglake.lake.columns import TIMESTAMP
 from loglake.lake.locks import locked
+from loglake.policy.assets_schema import ASSETS, SCHEMA
 from loglake.policy.audit import audit
 from loglake.policy.checks import FAIL
 from loglake.policy.config import Policy
 
-ASSETS = "assets"
-SCHEMA = pa.schema(
-    [
-        pa.field("resource_arn", pa.string()),
-        pa.field("resource_type", pa.string()),
-        pa.field("name", pa.string()),
-        pa.field("account", pa.string()),
-        pa.field("region", pa.string()),
-        pa.field("tags", pa.map_(pa.string(), pa.string())),
-        pa.field("sensitivity", pa.string()),  # NULL for resources the classifier does not rate (trails, log groups)
-        pa.field("reachability", pa.string()),
-        pa.field("level", pa.string()),
-        pa.field("failing_checks", pa.list_(pa.string())),
-        pa.field("evidence", pa.string()),  # JSON: classification evidence, conflicts, why each failing check fails
-        pa.field("identifiers", pa.list_(pa.string())),  # values logs carry: IPs, ENI ids, bucket/LB names, ...
-        pa.field("snapshot_at", TIMESTAMP),
-        pa.field("valid_from", TIMESTAMP),
-        pa.field("valid_to", TIMESTAMP),
-        pa.field("vpc_id", pa.string()),  # the VPC a resource sits in: flows it sends or receives are its VPC's
-    ]
-)
 # Columns that do not describe the resource: a difference in them alone is not a new version.
 TIME_COLUMNS = ("snapshot_at", "valid_from", "valid_to")
 # Types whose `name` is a label (Name tag, comment, "api/stage") rather than a value found in logs.
