@@ -1,18 +1,20 @@
-"""`loglake coverage` (per current asset, whether the logs its level requires are arriving in the lake) and
-`loglake context-views` (the enriched views' SQL for Athena/Trino or Spark)."""
+"""`loglake coverage` (per current asset, whether the logs its level requires are arriving in the lake),
+`loglake restamp` (bring the rows' asset stamps up to date) and `loglake context-views` (the enriched views'
+SQL for Athena/Trino or Spark)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Annotated
 
 import pyarrow as pa
 import typer
 
-from loglake.cli.app import LakeOption, OutputOption, app, check_output_format, default_lake
+from loglake.cli.app import LakeOption, OutputOption, app, check_output_format, console_err, default_lake
 from loglake.cli.output import print_rows
 from loglake.cli.posture import ConfigOption, _policy, user_errors
-from loglake.context import views
+from loglake.context import stamps, views
 from loglake.context.coverage import COLUMNS, coverage
 from loglake.query.dialects import DialectError
 
@@ -35,6 +37,24 @@ def coverage_command(
 
 def _schema() -> pa.Schema:
     return pa.schema([pa.field(c, pa.timestamp("us", tz="UTC") if c == "last_seen" else pa.string()) for c in COLUMNS])
+
+
+@app.command("restamp")
+def restamp_command(lake: LakeOption = None, fmt: OutputOption = "table") -> None:  # type: ignore[assignment]
+    """Check the log rows' asset stamps against the lake's assets and rewrite the files whose rows moved.
+
+    `inventory --lake`, `audit --lake` and `compact` run it; by hand, it stamps a lake written before stamps."""
+    check_output_format(fmt)
+    days = 0
+    with console_err.status("checking the asset stamps...") as status:
+
+        def rewrote_day() -> None:
+            nonlocal days
+            days += 1
+            status.update(f"checking the asset stamps: {days} day(s) rewritten...")
+
+        reports = stamps.restamp(lake or default_lake(), on_day=rewrote_day)
+    print_rows(pa.Table.from_pylist([dataclasses.asdict(r) for r in reports]), fmt)
 
 
 @app.command("context-views")
