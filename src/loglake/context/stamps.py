@@ -10,11 +10,13 @@ checked against. In `<table>_ctx`, the files recorded at the connection's epoch 
 other file (written before the last inventory change, by an older loglake, or never recorded) is joined as
 before: one UNION ALL, the same rows and columns either way.
 
-After the assets change (`inventory --lake`, `audit --lake`, the demo) and after compaction, `restamp` brings
-the record up to date: one query compares the stamps of every file not recorded at the new epoch with the
-index's answer; files that agree are recorded, and the few whose rows the change moved (an address handed to
-another instance: the rows after the move) are rewritten, one commit per day, as compaction does. Until it
-has run, queries are right, only slower.
+After the assets change (`inventory --lake`, `audit --lake`, the demo), after compaction and by hand
+(`loglake restamp`), `restamp` brings the record up to date: for the files not recorded at the new epoch, one
+query per epoch compares their stamps with the index's answer, only in the rows carrying an identifier whose
+index rows changed since that epoch when its index was kept (`index-<epoch>.parquet`), in every row otherwise.
+Files that agree are recorded; the few whose rows the change moved (an address handed to another instance:
+the rows after the move) are rewritten, one commit per day, as compaction does. Until it has run, queries are
+right, only slower.
 """
 
 from __future__ import annotations
@@ -325,7 +327,7 @@ class _Restamp:
         for path in engine.snapshot_files(table, lake=self.root):
             if known.get(path) != epoch:
                 by_epoch[known.get(path)].append(path)
-        wrong: set[str] = set()
+        wrong: dict[str, dt.date] = {}
         for since, files in by_epoch.items():
             report.files_checked += len(files)
             wrong |= self._files_with_wrong_stamps(name, files, self._changed_since(since), report)
@@ -359,9 +361,10 @@ class _Restamp:
 
     def _files_with_wrong_stamps(
         self, name: str, files: list[str], changed: str | None, report: RestampReport
-    ) -> set[str]:
-        """The files holding a row whose stamp is not what the index says now; with `changed`, only rows
-        carrying one of its values are looked at (the others' stamps cannot have moved)."""
+    ) -> dict[str, dt.date]:
+        """The files holding a row whose stamp is not what the index says now, with their day (a data file
+        holds one); with `changed`, only rows carrying one of its values are looked at (the others' stamps
+        cannot have moved)."""
         rows = files_relation(name, files, FILE_COLUMN)
         if changed is not None:
             carrying = " OR ".join(f"{m.expression} IN (SELECT id_value FROM {changed})" for m in views.MATCHES[name])
@@ -372,24 +375,23 @@ class _Restamp:
             for c in ASSET_STAMP_COLUMNS
         )
         found = self.con.execute(
-            f"SELECT {FILE_COLUMN}, count(*), count(*) FILTER (WHERE {differs}) "
-            f"FROM ({views.enriched_sql(name, rows)}) GROUP BY ALL"
+            f"SELECT {FILE_COLUMN}, count(*), count(*) FILTER (WHERE {differs}), min(lake_date) "
+            f"FROM ({views.enriched_sql(name, rows)}) GROUP BY {FILE_COLUMN}"
         ).fetchall()
         report.rows_checked += sum(row[1] for row in found)
-        return {row[0] for row in found if row[2]}
+        return {row[0]: row[3] for row in found if row[2]}
 
-    def _rewrite(self, table: Table, paths: set[str], report: RestampReport) -> dict[str, str]:
-        """Rewrite these files with current stamps, one commit per day; the new files' paths -> the epoch."""
+    def _rewrite(self, table: Table, wrong: dict[str, dt.date], report: RestampReport) -> dict[str, str]:
+        """Rewrite these files (path -> day) with current stamps, one commit per day; new files' paths -> epoch."""
         name = table.name()[-1]
-        by_day: dict[int, set[str]] = defaultdict(set)
-        for task in table.scan().plan_files():
-            if _plain(task.file.file_path) in paths:
-                by_day[task.file.partition[0]].add(_plain(task.file.file_path))
+        by_day: dict[dt.date, set[str]] = defaultdict(set)
+        for path, day in wrong.items():
+            by_day[day].add(path)
         written: dict[str, str] = {}
         for day, wanted in sorted(by_day.items()):
             done = maintenance.rewrite_day(
                 table,
-                maintenance.EPOCH_DAY + dt.timedelta(days=day),
+                day,
                 lambda files, wanted=wanted: [f for f in files if _plain(f.file_path) in wanted],
                 lambda rows: self.stamper.stamp(name, rows),
                 self.locks,

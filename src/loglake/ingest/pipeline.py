@@ -91,8 +91,8 @@ def ensure_tables(lake: Path) -> None:
 
 
 def _stamper(lake: Path) -> stamps.Stamper | None:
-    """The asset index rows are written with (context/stamps.py). None when it cannot be read here (no DuckDB
-    Iceberg extension where a Lambda runs, damaged assets): rows are written without stamps, and the views join
+    """The asset index rows are written with (context/stamps.py). None when it cannot be read here (damaged
+    assets, an S3 lake without DuckDB's httpfs extension): rows are written without stamps, and the views join
     them, as they do rows an older loglake wrote."""
     try:
         return stamps.load(lake)
